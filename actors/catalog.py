@@ -1,0 +1,78 @@
+"""The catalog actor: the single writer of dataset manifests.
+
+A thin shell over ``lakehouse.catalog.Catalog``. Named ``catalog`` in the ``lakehouse``
+namespace, detached, restarted by Ray (``max_restarts=-1``); ``__init__`` rehydrates every
+manifest from the object store, so a restart loses nothing that was acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import ray
+
+from actors import NAMESPACE
+from lakehouse.catalog import Catalog, Column, Manifest
+from lakehouse.settings import Settings
+from lakehouse.storage import open_store
+
+ACTOR_NAME = "catalog"
+log = logging.getLogger(__name__)
+
+
+class CatalogActor:
+    """Remote face of ``Catalog``; every method is a straight call into the core."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.catalog = Catalog(open_store(settings))
+        log.info(
+            "catalog actor up: %d datasets, %d load errors",
+            len(self.catalog.list()),
+            len(self.catalog.load_errors),
+        )
+
+    def list(self) -> list[Manifest]:
+        return self.catalog.list()
+
+    def get(self, name: str) -> Manifest:
+        return self.catalog.get(name)
+
+    def check(self, name: str, columns: list[Column]) -> None:
+        self.catalog.check(name, columns)
+
+    def register(
+        self, name: str, columns: list[Column], row_count: int, staged_key: str
+    ) -> Manifest:
+        return self.catalog.register(name, columns, row_count, staged_key)
+
+    def snapshot(self, known_generation: int = -1) -> tuple[int, list[Manifest] | None]:
+        """``(generation, manifests)``; ``manifests`` is None if ``known_generation`` is current."""
+        generation = self.catalog.generation
+        if generation == known_generation:
+            return generation, None
+        return generation, self.catalog.list()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "datasets": len(self.catalog.list()),
+            "generation": self.catalog.generation,
+            "load_errors": list(self.catalog.load_errors),
+        }
+
+
+def catalog_actor(settings: Settings) -> ray.actor.ActorHandle:
+    """Get the catalog actor, creating it on first use (safe to call from many replicas)."""
+    return (
+        ray.remote(CatalogActor)
+        .options(
+            name=ACTOR_NAME,
+            namespace=NAMESPACE,
+            get_if_exists=True,
+            lifetime="detached",
+            max_restarts=-1,
+            max_task_retries=3,
+            num_cpus=0,
+        )
+        .remote(settings)
+    )

@@ -1,0 +1,1 @@
+"""Ray Serve deployments: the FastAPI ingress, its middleware and the app builders."""

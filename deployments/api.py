@@ -1,0 +1,31 @@
+"""The FastAPI application: routers, the edge middleware and the error mapping."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import lakehouse
+from deployments.edge import EdgeMiddleware
+from deployments.errors import install_error_handlers
+from deployments.routes import catalog, health, ingest, sql, storage
+from deployments.services import Services
+
+DESCRIPTION = """
+Lakehouse on Ray: objects, a dataset catalog, CSV ingest and read-only SQL.
+
+Every route except `/health` needs `Authorization: Bearer <token>` when tokens are
+configured; with no token configured only loopback clients are served. Send
+`X-Lakehouse-Trace-Id` to carry your own trace id; every response echoes one.
+Errors are `{"error": code, "message": ...}`.
+"""
+
+
+def create_api(services: Services) -> FastAPI:
+    """Build the API over ``services`` (a replica's, or a plain in-process set for tests)."""
+    app = FastAPI(title="Lakehouse on Ray", version=lakehouse.__version__, description=DESCRIPTION)
+    app.state.services = services
+    for module in (health, storage, catalog, ingest, sql):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(EdgeMiddleware, settings=services.settings)
+    return app

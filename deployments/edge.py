@@ -1,0 +1,155 @@
+"""The ASGI edge every request crosses first: trace id, allowlist, bearer auth, body caps.
+
+Pure ASGI (no ``BaseHTTPMiddleware``) so request bodies stream through untouched.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from deployments.tracing import TRACE_HEADER, accept_or_mint, set_trace_id
+from lakehouse.errors import Forbidden, LakehouseError, TooLarge, Unauthorized
+from lakehouse.settings import Settings
+
+log = logging.getLogger("lakehouse.access")
+OPEN_PATHS = frozenset({"/health"})
+MULTIPART_SLACK = 64 * 1024
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class EdgeMiddleware:
+    """Trace ids, IP allowlist, bearer tokens and request-size caps, in that order."""
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.tokens = [t.encode() for t in settings.tokens]
+        self.cidrs = settings.cidrs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        trace_id = accept_or_mint(headers.get(TRACE_HEADER.lower()))
+        set_trace_id(trace_id)
+        started = time.perf_counter()
+        status_box = [500]
+
+        async def send_traced(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_box[0] = message["status"]
+                raw = list(message.get("headers", []))
+                raw.append((TRACE_HEADER.lower().encode(), trace_id.encode()))
+                message = {**message, "headers": raw}
+            await send(message)
+
+        try:
+            self._admit(scope, headers)
+            cap = self._body_cap(scope)
+            _check_length(headers, cap)
+        except LakehouseError as exc:
+            await _reject(send_traced, exc)
+        else:
+            await self.app(scope, _capped(receive, cap), send_traced)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            log.info(
+                "trace=%s %s %s %d %.1fms",
+                trace_id,
+                scope["method"],
+                scope["path"],
+                status_box[0],
+                elapsed_ms,
+            )
+
+    def _admit(self, scope: Scope, headers: dict[str, str]) -> None:
+        if scope["path"] in OPEN_PATHS:
+            return
+        client = _client_ip(scope)
+        if self.cidrs and (client is None or not any(client in net for net in self.cidrs)):
+            raise Forbidden("client address is not in the allowlist")
+        if not self.tokens:
+            # Open mode is for loopback only: replica ports may listen on all interfaces.
+            if client is None or not client.is_loopback:
+                raise Forbidden("no token is configured, so only loopback clients are served")
+            return
+        presented = _bearer(headers.get("authorization", ""))
+        if presented is None or not _token_matches(presented.encode(), self.tokens):
+            raise Unauthorized("a valid bearer token is required")
+
+    def _body_cap(self, scope: Scope) -> int:
+        path, method = scope["path"], scope["method"]
+        if method == "PUT" and path.startswith("/v1/storage/objects/"):
+            return self.settings.max_object_bytes
+        if method == "POST" and path == "/v1/ingest":
+            return self.settings.ingest_max_bytes + MULTIPART_SLACK
+        return self.settings.max_body_bytes
+
+
+def _token_matches(presented: bytes, tokens: list[bytes]) -> bool:
+    # Compare against every token so timing says nothing about which one (or none) matched.
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(presented, token)
+    return matched
+
+
+def _bearer(value: str) -> str | None:
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def _client_ip(scope: Scope) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    client = scope.get("client")
+    if not client:
+        return None
+    try:
+        return ipaddress.ip_address(client[0])
+    except ValueError:
+        return None
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _check_length(headers: dict[str, str], cap: int) -> None:
+    length = headers.get("content-length")
+    if length and length.isdigit() and int(length) > cap:
+        raise TooLarge(f"request body of {length} bytes exceeds the cap of {cap}", limit=cap)
+
+
+def _capped(receive: Receive, cap: int) -> Receive:
+    seen = 0
+
+    async def counted() -> dict[str, Any]:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > cap:
+                raise TooLarge(f"request body exceeds the cap of {cap} bytes", limit=cap)
+        return message
+
+    return counted
+
+
+async def _reject(send: Send, exc: LakehouseError) -> None:
+    body = json.dumps(exc.to_dict()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if exc.status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

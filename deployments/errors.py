@@ -1,0 +1,64 @@
+"""One exception mapping for the whole API: domain errors → ``{"error", "message"}``.
+
+Errors raised inside actors arrive wrapped in ``RayTaskError``; they are unwrapped to their
+cause first. Anything unexpected is logged with the trace id and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayTaskError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from deployments.tracing import current_trace_id
+from lakehouse.errors import LakehouseError, Unavailable
+
+log = logging.getLogger("lakehouse.api")
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The domain error behind a Ray wrapper, or ``exc`` itself."""
+    while isinstance(exc, RayTaskError) and exc.cause is not None:
+        exc = exc.cause
+    if isinstance(exc, ActorDiedError | ActorUnavailableError):
+        return Unavailable("a backing actor is restarting; retry shortly")
+    return exc
+
+
+def error_response(exc: LakehouseError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _any_error)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    body = {"error": "invalid_input", "message": "request failed validation", "details": problems}
+    return JSONResponse(body, status_code=400)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code)
+
+
+async def _any_error(request: Request, exc: Exception) -> JSONResponse:
+    cause = unwrap(exc)
+    if isinstance(cause, LakehouseError):
+        if cause.status >= 500:
+            log.error("trace=%s %s: %s", current_trace_id(), cause.code, cause.message)
+        return error_response(cause)
+    log.exception("trace=%s unexpected error", current_trace_id(), exc_info=cause)
+    body = {"error": "internal", "message": f"internal error (trace id {current_trace_id()})"}
+    return JSONResponse(body, status_code=500)

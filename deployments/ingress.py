@@ -1,0 +1,24 @@
+"""The Serve ingress deployment: a thin shell that builds ``Services`` and the FastAPI app."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from actors.catalog import catalog_actor
+from actors.facade import Facade
+from deployments.api import create_api
+from deployments.services import Services
+from lakehouse.settings import Settings
+
+
+class LakehouseIngress:
+    """One replica: connects to the catalog actor and serves the API (no state of its own)."""
+
+    def __init__(self, settings: Settings) -> None:
+        logging.basicConfig(level=logging.INFO)
+        self.services = Services.build(settings, Facade(catalog_actor(settings)))
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_api(self.services)

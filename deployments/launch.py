@@ -1,0 +1,42 @@
+"""Start local Ray and the Serve app with the project's defaults.
+
+Serve reads its feature flags from the environment when it is imported and passes them to
+the processes Ray starts, so ``serve_environment`` must run before Ray and Serve are
+imported or started. By default: the HAProxy ingress and throughput-optimised mode
+(DESIGN.md, "Serving throughput"); ``LAKEHOUSE_HAPROXY=0`` falls back to Serve's own proxy.
+"""
+
+from __future__ import annotations
+
+import os
+
+FAST_SERVE_ENV = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+
+
+def serve_environment(haproxy: bool | None = None) -> dict[str, str]:
+    """Set (without overriding explicit values) and return Serve's feature flags."""
+    if haproxy is None:
+        haproxy = os.environ.get("LAKEHOUSE_HAPROXY", "1").lower() not in ("0", "false", "no")
+    for key, value in FAST_SERVE_ENV.items():
+        os.environ.setdefault(key, value if haproxy else "0")
+    return {k: os.environ[k] for k in FAST_SERVE_ENV}
+
+
+def start(settings_overrides: dict | None = None, *, num_cpus: int | None = None) -> str:
+    """Start (or join) local Ray, run the app on the configured host and port; return its URL."""
+    from lakehouse.settings import Settings
+
+    settings = Settings(**(settings_overrides or {}))
+    serve_environment(settings.haproxy)
+
+    import ray
+    from ray import serve
+
+    from actors import NAMESPACE
+    from deployments.app import build_app
+
+    if not ray.is_initialized():
+        ray.init(namespace=NAMESPACE, num_cpus=num_cpus, include_dashboard=True)
+    serve.start(http_options={"host": settings.host, "port": settings.port})
+    serve.run(build_app({"settings": settings_overrides or {}}), name="lakehouse", route_prefix="/")
+    return f"http://{settings.host}:{settings.port}"

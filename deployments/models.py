@@ -1,0 +1,80 @@
+"""Wire models of the HTTP API (pydantic v2, ``extra="forbid"``, explicit bounds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lakehouse.catalog import Manifest
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HealthResponse(_Model):
+    status: str
+    version: str
+
+
+class ObjectInfoResponse(_Model):
+    key: str
+    size: int
+    etag: str
+
+
+class ObjectListResponse(_Model):
+    prefix: str
+    objects: list[ObjectInfoResponse]
+    truncated: bool
+
+
+class ColumnModel(_Model):
+    name: str
+    type: str
+
+
+class ManifestResponse(_Model):
+    dataset_id: str
+    name: str
+    fingerprint: str
+    object_key: str
+    row_count: int
+    columns: list[ColumnModel]
+    size_bytes: int
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> ManifestResponse:
+        data = manifest.to_dict()
+        data.pop("etag", None)
+        data.pop("extra", None)
+        return cls.model_validate(data)
+
+
+class DatasetListResponse(_Model):
+    datasets: list[ManifestResponse]
+
+
+class SqlRequest(_Model):
+    sql: str = Field(min_length=1, max_length=100_000, description="one SELECT or WITH query")
+
+
+class SqlResponse(_Model):
+    columns: list[ColumnModel]
+    rows: list[list[Any]]
+    row_count: int
+    truncated: bool = Field(description="true when more rows matched than the row cap")
+
+
+class ErrorResponse(_Model):
+    error: str
+    message: str
+    details: Any = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 408, 409, 413, 500, 503)
+}

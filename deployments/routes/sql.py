@@ -1,0 +1,26 @@
+"""``POST /v1/sql``: read-only SQL over the datasets (one view per dataset name)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from deployments.models import ERRORS, SqlRequest, SqlResponse
+from deployments.routes.deps import services
+from deployments.services import Services
+
+router = APIRouter(tags=["sql"], responses=ERRORS)
+
+
+@router.post(
+    "/v1/sql",
+    response_model=SqlResponse,
+    summary="Run one read-only SELECT",
+    description=(
+        "One SELECT or WITH query over the dataset views. Writes, SET, ATTACH, INSTALL, LOAD, "
+        "COPY and file access outside the datasets are refused (400); queries past the time "
+        "limit are cancelled (408); results past the row cap come back with `truncated`."
+    ),
+)
+async def run_sql(body: SqlRequest, svc: Services = Depends(services)) -> SqlResponse:
+    result = await svc.query(body.sql)
+    return SqlResponse.model_validate(result.to_dict())

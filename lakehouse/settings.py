@@ -1,0 +1,117 @@
+"""Configuration: one ``Settings`` read from ``LAKEHOUSE_*`` variables and an optional TOML file.
+
+The TOML file is named by ``LAKEHOUSE_CONFIG_FILE``; environment variables win over it.
+Every local file the service writes lives under ``data_dir``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; see README "Configuration" for the table."""
+
+    model_config = SettingsConfigDict(env_prefix="LAKEHOUSE_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./data")
+
+    # object store
+    store_backend: Literal["local", "s3"] = "local"
+    s3_endpoint: str | None = None
+    s3_bucket: str = "lakehouse"
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""
+    max_object_bytes: int = Field(default=64 * MiB, ge=1)
+    max_list: int = Field(default=1000, ge=1, le=100_000)
+
+    # ingest
+    ingest_max_bytes: int = Field(default=1024 * MiB, ge=1)
+    ingest_block_bytes: int = Field(default=1 * MiB, ge=64 * 1024)
+
+    # SQL
+    sql_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    sql_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    sql_memory_limit: str = "1GB"
+    sql_threads: int = Field(default=2, ge=1, le=64)
+    sql_max_chars: int = Field(default=100_000, ge=1)
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    auth_tokens: str = ""
+    allow_cidrs: str = ""
+    max_body_bytes: int = Field(default=1 * MiB, ge=1)
+    max_ongoing_requests: int = Field(default=256, ge=1)
+    replicas: int = Field(default=1, ge=1)
+    haproxy: bool = True
+
+    @field_validator("allow_cidrs")
+    @classmethod
+    def _valid_cidrs(cls, value: str) -> str:
+        for cidr in _split(value):
+            ipaddress.ip_network(cidr, strict=False)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get("LAKEHOUSE_CONFIG_FILE")
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def tokens(self) -> list[str]:
+        """Bearer tokens accepted at once (comma-separated, for rotation)."""
+        return _split(self.auth_tokens)
+
+    @property
+    def cidrs(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(c, strict=False) for c in _split(self.allow_cidrs)]
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir.resolve() / "objects"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.data_dir.resolve() / "tmp"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir.resolve() / "cache"
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` names only this machine (``localhost`` or a loopback address)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
