@@ -1,8 +1,10 @@
 """The catalog actor: the single writer of dataset manifests.
 
-A thin shell over ``lakehouse.catalog.Catalog``. Named ``catalog`` in the ``lakehouse``
-namespace, detached, restarted by Ray (``max_restarts=-1``); ``__init__`` rehydrates every
-manifest from the object store, so a restart loses nothing that was acknowledged.
+A thin shell over ``lakehouse.catalog.Catalog``. Named ``catalog-<store id>`` in the
+``lakehouse`` namespace (one catalog per object store, so two deployments over different
+stores never share one by accident), detached, restarted by Ray (``max_restarts=-1``);
+``__init__`` rehydrates every manifest from the object store, so a restart loses nothing
+that was acknowledged.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from actors import NAMESPACE
 from lakehouse.catalog import Catalog, Column, Manifest
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
+from lakehouse.storage.factory import store_identity
 
-ACTOR_NAME = "catalog"
+ACTOR_PREFIX = "catalog"
 log = logging.getLogger(__name__)
 
 
@@ -66,7 +69,7 @@ def catalog_actor(settings: Settings) -> ray.actor.ActorHandle:
     return (
         ray.remote(CatalogActor)
         .options(
-            name=ACTOR_NAME,
+            name=actor_name(settings),
             namespace=NAMESPACE,
             get_if_exists=True,
             lifetime="detached",
@@ -76,3 +79,7 @@ def catalog_actor(settings: Settings) -> ray.actor.ActorHandle:
         )
         .remote(settings)
     )
+
+
+def actor_name(settings: Settings) -> str:
+    return f"{ACTOR_PREFIX}-{store_identity(settings)}"

@@ -9,6 +9,7 @@ imported or started. By default: the HAProxy ingress and throughput-optimised mo
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 FAST_SERVE_ENV = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
 
@@ -22,8 +23,14 @@ def serve_environment(haproxy: bool | None = None) -> dict[str, str]:
     return {k: os.environ[k] for k in FAST_SERVE_ENV}
 
 
-def start(settings_overrides: dict | None = None, *, num_cpus: int | None = None) -> str:
-    """Start (or join) local Ray, run the app on the configured host and port; return its URL."""
+@dataclass(frozen=True)
+class Running:
+    url: str
+    dashboard_url: str | None
+
+
+def start(settings_overrides: dict | None = None, *, num_cpus: int | None = None) -> Running:
+    """Start (or join) local Ray and run the app on the configured host and port."""
     from lakehouse.settings import Settings
 
     settings = Settings(**(settings_overrides or {}))
@@ -35,8 +42,10 @@ def start(settings_overrides: dict | None = None, *, num_cpus: int | None = None
     from actors import NAMESPACE
     from deployments.app import build_app
 
+    dashboard = None
     if not ray.is_initialized():
-        ray.init(namespace=NAMESPACE, num_cpus=num_cpus, include_dashboard=True)
+        context = ray.init(namespace=NAMESPACE, num_cpus=num_cpus, include_dashboard=True)
+        dashboard = f"http://{context.dashboard_url}" if context.dashboard_url else None
     serve.start(http_options={"host": settings.host, "port": settings.port})
     serve.run(build_app({"settings": settings_overrides or {}}), name="lakehouse", route_prefix="/")
-    return f"http://{settings.host}:{settings.port}"
+    return Running(url=f"http://{settings.host}:{settings.port}", dashboard_url=dashboard)

@@ -44,24 +44,26 @@ def write_csv(path: Path, rows: int, seed: int = 7) -> int:
 
 
 def _chunk(start: int, n: int, seed: int) -> pa.RecordBatch:
+    # Draw a full chunk whatever n is, so a shorter run is an exact prefix of a longer one.
     rng = np.random.default_rng([seed, start // CHUNK_ROWS])
+    n_draw = CHUNK_ROWS
     ids = np.arange(start, start + n)
-    role_ix = rng.integers(0, len(ROLES), n)
-    first = rng.integers(0, len(FIRST_NAMES), n)
-    last = rng.integers(0, len(LAST_NAMES), n)
-    city = rng.integers(0, len(CITIES), n)
-    years = np.minimum(rng.gamma(2.0, 3.0, n).astype(np.int64), 40)
-    shift = rng.integers(0, len(SHIFTS), n)
-    reliability = np.round(rng.beta(8, 2, n), 3)
-    rating = np.round(np.clip(rng.normal(4.0, 0.6, n), 1, 5), 1)
-    available = rng.random(n) < 0.7
-    lang2 = rng.integers(0, len(LANGUAGES), n)
-    has_lang2 = rng.random(n) < 0.35
-    skill_pick = rng.random((n, 5))
-    cert_pick = rng.random((n, 3))
-    duty = rng.integers(0, 2, n)
-    rate_u = rng.random(n)
-    phone = rng.integers(2_000_000_000, 9_999_999_999, n)
+    role_ix = rng.integers(0, len(ROLES), n_draw)
+    first = rng.integers(0, len(FIRST_NAMES), n_draw)
+    last = rng.integers(0, len(LAST_NAMES), n_draw)
+    city = rng.integers(0, len(CITIES), n_draw)
+    years = np.minimum(rng.gamma(2.0, 3.0, n_draw).astype(np.int64), 40)
+    shift = rng.integers(0, len(SHIFTS), n_draw)
+    reliability = np.round(rng.beta(8, 2, n_draw), 3)
+    rating = np.round(np.clip(rng.normal(4.0, 0.6, n_draw), 1, 5), 1)
+    available = rng.random(n_draw) < 0.7
+    lang2 = rng.integers(0, len(LANGUAGES), n_draw)
+    has_lang2 = rng.random(n_draw) < 0.35
+    skill_pick = rng.random((n_draw, 5))
+    cert_pick = rng.random((n_draw, 3))
+    duty = rng.integers(0, 2, n_draw)
+    rate_u = rng.random(n_draw)
+    phone = rng.integers(2_000_000_000, 9_999_999_999, n_draw)
 
     cols: dict[str, list] = {c: [] for c in COLUMNS}
     for i in range(n):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from lakehouse.settings import Settings
 from lakehouse.storage.base import ObjectStore
 
@@ -25,3 +27,12 @@ def open_store(settings: Settings) -> ObjectStore:
     return LocalStore(
         settings.objects_dir, settings.tmp_dir, settings.max_object_bytes, settings.max_list
     )
+
+
+def store_identity(settings: Settings) -> str:
+    """A short stable id of where the store lives; names the actors that own its state."""
+    if settings.store_backend == "s3":
+        where = f"s3://{settings.s3_bucket}/{settings.s3_prefix}@{settings.s3_endpoint or 'aws'}"
+    else:
+        where = f"file://{settings.objects_dir}"
+    return hashlib.sha256(where.encode()).hexdigest()[:12]

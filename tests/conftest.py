@@ -1,0 +1,64 @@
+"""Shared fixtures: settings rooted in a temp dir, a moto S3 server, one local Ray."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lakehouse.settings import Settings
+from lakehouse.storage.local import LocalStore
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", sql_timeout_s=2.0, max_object_bytes=1 << 20)
+
+
+@pytest.fixture
+def local_store(settings: Settings) -> LocalStore:
+    return LocalStore(settings.objects_dir, settings.tmp_dir, settings.max_object_bytes, 50)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API server (moto) on 127.0.0.1, for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(tmp_path: Path, s3_endpoint: str) -> Settings:
+    """Settings for the S3 backend with a fresh bucket."""
+    import boto3
+
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
+    return Settings(
+        data_dir=tmp_path / "data",
+        store_backend="s3",
+        s3_endpoint=s3_endpoint,
+        s3_bucket=bucket,
+        max_object_bytes=1 << 20,
+        max_list=50,
+    )
