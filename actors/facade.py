@@ -12,6 +12,9 @@ from typing import Any
 
 import ray
 from ray.actor import ActorHandle
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayTaskError
+
+from lakehouse.errors import Unavailable
 
 
 class Facade:
@@ -28,7 +31,10 @@ class Facade:
         if self.remote:
 
             async def call_remote(*args: Any, **kwargs: Any) -> Any:
-                return await method.remote(*args, **kwargs)
+                try:
+                    return await method.remote(*args, **kwargs)
+                except (RayTaskError, ActorDiedError, ActorUnavailableError) as exc:
+                    raise unwrap(exc) from None
 
             return call_remote
 
@@ -40,4 +46,18 @@ class Facade:
     def call_sync(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Blocking call, for drivers and tests outside an event loop."""
         method = getattr(self.target, name)
-        return ray.get(method.remote(*args, **kwargs)) if self.remote else method(*args, **kwargs)
+        if not self.remote:
+            return method(*args, **kwargs)
+        try:
+            return ray.get(method.remote(*args, **kwargs))
+        except (RayTaskError, ActorDiedError, ActorUnavailableError) as exc:
+            raise unwrap(exc) from None
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The domain error behind a Ray wrapper; a dead or restarting actor becomes a 503."""
+    while isinstance(exc, RayTaskError) and exc.cause is not None:
+        exc = exc.cause
+    if isinstance(exc, ActorDiedError | ActorUnavailableError):
+        return Unavailable("a backing actor is restarting; retry shortly")
+    return exc

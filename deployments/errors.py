@@ -14,19 +14,11 @@ from fastapi.responses import JSONResponse
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayTaskError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from actors.facade import unwrap
 from deployments.tracing import current_trace_id
-from lakehouse.errors import LakehouseError, Unavailable
+from lakehouse.errors import LakehouseError
 
 log = logging.getLogger("lakehouse.api")
-
-
-def unwrap(exc: BaseException) -> BaseException:
-    """The domain error behind a Ray wrapper, or ``exc`` itself."""
-    while isinstance(exc, RayTaskError) and exc.cause is not None:
-        exc = exc.cause
-    if isinstance(exc, ActorDiedError | ActorUnavailableError):
-        return Unavailable("a backing actor is restarting; retry shortly")
-    return exc
 
 
 def error_response(exc: LakehouseError) -> JSONResponse:
@@ -36,6 +28,9 @@ def error_response(exc: LakehouseError) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Domain and Ray errors are expected: handled inside the app, never re-raised.
+    for expected in (LakehouseError, RayTaskError, ActorDiedError, ActorUnavailableError):
+        app.add_exception_handler(expected, _any_error)
     app.add_exception_handler(Exception, _any_error)
 
 

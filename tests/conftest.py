@@ -62,3 +62,19 @@ def s3_settings(tmp_path: Path, s3_endpoint: str) -> Settings:
         max_object_bytes=1 << 20,
         max_list=50,
     )
+
+
+@pytest.fixture(scope="session")
+def ray_session(tmp_path_factory) -> Iterator[None]:
+    """One local Ray for the whole session (2 CPUs, like the CI machine)."""
+    from deployments.launch import serve_environment
+
+    serve_environment()
+    import ray
+
+    ray.init(num_cpus=2, namespace="lakehouse", include_dashboard=False, log_to_driver=False)
+    yield
+    from ray import serve
+
+    serve.shutdown()
+    ray.shutdown()

@@ -28,7 +28,7 @@ def table(n: int = 3) -> pa.Table:
 def test_fingerprint_is_exactly_the_design_formula():
     import hashlib
 
-    expected = hashlib.sha256("id\x1fint64\x1ename\x1fstring".encode()).hexdigest()
+    expected = hashlib.sha256(b"id\x1fint64\x1ename\x1fstring").hexdigest()
     assert fingerprint(COLS) == expected
     assert fingerprint(list(reversed(COLS))) != expected  # order matters
 
@@ -122,7 +122,9 @@ def test_concurrent_registers_agree(local_store):
         try:
             cols = COLS if i % 2 == 0 else OTHER
             data = table(3) if i % 2 == 0 else pa.table({"id": ["x"], "name": ["y"]})
-            results.append(cat.register("shared", cols, 3, stage(local_store, data, f"staging/{i}")))
+            results.append(
+                cat.register("shared", cols, 3, stage(local_store, data, f"staging/{i}"))
+            )
         except SchemaDrift as exc:
             errors.append(exc)
 

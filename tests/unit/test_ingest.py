@@ -22,7 +22,13 @@ def types(result):
 
 def test_types_are_inferred(tmp_path):
     result, out = convert(tmp_path, "i,f,s,b,d\n1,2.5,x,true,2024-01-02\n2,3,y,false,2024-02-03\n")
-    assert types(result) == {"i": "int64", "f": "double", "s": "string", "b": "bool", "d": "date32[day]"}
+    assert types(result) == {
+        "i": "int64",
+        "f": "double",
+        "s": "string",
+        "b": "bool",
+        "d": "date32[day]",
+    }
     assert result.row_count == 2
     assert pq.read_table(out).column("s").to_pylist() == ["x", "y"]
 
@@ -90,7 +96,10 @@ def test_large_file_streams_in_row_groups(tmp_path):
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(-(10**9), 10**9), st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=20)),
+        st.tuples(
+            st.integers(-(10**9), 10**9),
+            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=20),
+        ),
         min_size=1,
         max_size=30,
     )

@@ -16,7 +16,9 @@ def test_bad_keys_are_refused(key):
         validate_key(key)
 
 
-@pytest.mark.parametrize("key", ["a", "a/b/c.parquet", "x" * 1024, "unicodé/ключ", "a..b", ".hidden"])
+@pytest.mark.parametrize(
+    "key", ["a", "a/b/c.parquet", "x" * 1024, "unicodé/ключ", "a..b", ".hidden"]
+)
 def test_good_keys_pass(key):
     assert validate_key(key) == key
 

@@ -11,7 +11,13 @@ def engine(tmp_path):
     ds = tmp_path / "objects" / "datasets"
     ds.mkdir(parents=True)
     pq.write_table(
-        pa.table({"id": list(range(100)), "role": ["cook", "nurse"] * 50, "score": [i / 10 for i in range(100)]}),
+        pa.table(
+            {
+                "id": list(range(100)),
+                "role": ["cook", "nurse"] * 50,
+                "score": [i / 10 for i in range(100)],
+            }
+        ),
         ds / "t.parquet",
     )
     (tmp_path / "secret.csv").write_text("password\nhunter2\n")
@@ -22,7 +28,9 @@ def engine(tmp_path):
 
 
 def test_select_group_by_and_types(engine):
-    res = engine.query("SELECT role, count(*) AS n, avg(score) AS s FROM workers GROUP BY role ORDER BY role")
+    res = engine.query(
+        "SELECT role, count(*) AS n, avg(score) AS s FROM workers GROUP BY role ORDER BY role"
+    )
     assert res.columns == [
         {"name": "role", "type": "VARCHAR"},
         {"name": "n", "type": "BIGINT"},

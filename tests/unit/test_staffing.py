@@ -41,14 +41,20 @@ def test_csv_round_trips_multiline_resumes(tmp_path):
     assert write_csv(path, 300) == 300
     table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True))
     assert table.num_rows == 300
-    assert table.column("resume").to_pylist() == next(iter(generate_batches(300))).column("resume").to_pylist()
+    assert (
+        table.column("resume").to_pylist()
+        == next(iter(generate_batches(300))).column("resume").to_pylist()
+    )
 
 
 def test_cli_generate_writes_csv_and_queries(tmp_path, capsys):
     out = tmp_path / "sub" / "workers.csv"
     assert main(["generate", "--rows", "250", "--out", str(out)]) == 0
     assert "wrote 250 worker profiles" in capsys.readouterr().out
-    assert pacsv.read_csv(out, parse_options=pacsv.ParseOptions(newlines_in_values=True)).num_rows == 250
+    assert (
+        pacsv.read_csv(out, parse_options=pacsv.ParseOptions(newlines_in_values=True)).num_rows
+        == 250
+    )
     queries = json.loads(out.with_suffix(".queries.json").read_text())
     assert queries == list(LABELLED_QUERIES)
 

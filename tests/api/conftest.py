@@ -1,0 +1,30 @@
+"""The real FastAPI app over a plain (in-process) catalog: every route, no Ray cluster."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from actors.catalog import CatalogActor
+from actors.facade import Facade
+from deployments.api import create_api
+from deployments.services import Services
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+LOOPBACK = ("127.0.0.1", 50000)
+
+
+def make_client(settings, client=LOOPBACK, headers=None):
+    from starlette.testclient import TestClient
+
+    services = Services.build(settings, Facade(CatalogActor(settings)))
+    return TestClient(create_api(services), client=client, headers=headers or {}), services
+
+
+@pytest.fixture
+def api(settings):
+    client, services = make_client(settings)
+    with client:
+        client.services = services
+        yield client

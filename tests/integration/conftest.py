@@ -1,0 +1,43 @@
+"""The Serve app over real HTTP (HAProxy ingress by default), one deployment per module."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+TOKENS = ("tok-old", "tok-new")
+
+
+@pytest.fixture(scope="session")
+def serve_url(ray_session) -> str:
+    from ray import serve
+
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def app_settings(tmp_path_factory) -> dict:
+    data_dir = tmp_path_factory.mktemp("serve-data")
+    return {
+        "data_dir": str(data_dir),
+        "auth_tokens": ",".join(TOKENS),
+        "ingest_max_bytes": 2 << 20,
+        "sql_timeout_s": 2.0,
+    }
+
+
+@pytest.fixture(scope="module")
+def http(serve_url, app_settings):
+    from ray import serve
+
+    from deployments.app import build_app
+
+    serve.run(build_app({"settings": app_settings}), name="lakehouse", route_prefix="/")
+    headers = {"Authorization": f"Bearer {TOKENS[0]}"}
+    with httpx.Client(base_url=serve_url, headers=headers, timeout=60) as client:
+        yield client
+    serve.delete("lakehouse")
