@@ -49,6 +49,13 @@ class CatalogActor:
     ) -> Manifest:
         return self.catalog.register(name, columns, row_count, staged_key)
 
+    def wait_for_change(
+        self, known_generation: int, timeout_s: float = 30.0
+    ) -> tuple[int, list[Manifest] | None]:
+        """Long poll: return ``snapshot`` as soon as the catalog moves past ``known_generation``."""
+        self.catalog.wait_for_change(known_generation, min(timeout_s, 60.0))
+        return self.snapshot(known_generation)
+
     def snapshot(self, known_generation: int = -1) -> tuple[int, list[Manifest] | None]:
         """``(generation, manifests)``; ``manifests`` is None if ``known_generation`` is current."""
         generation = self.catalog.generation
@@ -76,6 +83,9 @@ def catalog_actor(settings: Settings) -> ray.actor.ActorHandle:
             max_restarts=-1,
             max_task_retries=3,
             num_cpus=0,
+            # threads, so long polls (wait_for_change) never block registers or reads;
+            # the core catalog serialises its writes with a lock
+            max_concurrency=64,
         )
         .remote(settings)
     )

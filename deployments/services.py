@@ -1,21 +1,29 @@
 """What one ingress replica holds: config, the object store client, the catalog, SQL.
 
 Replicas keep no state of their own: the catalog lives in its actor, objects in the store,
-and the SQL views are rebuilt from the catalog whenever its generation moves.
+and the SQL views follow the catalog. A background long poll (``wait_for_change``) applies
+every catalog change as it happens, so a query costs no actor round trip; a query naming a
+view this replica has not seen yet forces a sync and runs once more, so a dataset is
+queryable the moment its ingest is acknowledged, through any replica.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from actors.facade import Facade
 from lakehouse.catalog import Manifest
+from lakehouse.errors import QueryRejected
 from lakehouse.settings import Settings
 from lakehouse.sql import QueryResult, SqlEngine, SqlLimits
 from lakehouse.sql.engine import views_for
 from lakehouse.storage import ObjectStore, open_store
+
+log = logging.getLogger(__name__)
+LONG_POLL_S = 30.0
 
 
 @dataclass
@@ -26,6 +34,7 @@ class Services:
     sql: SqlEngine
     _generation: int = -1
     _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _watcher: asyncio.Task | None = None
 
     @classmethod
     def build(cls, settings: Settings, catalog: Facade) -> Services:
@@ -37,25 +46,52 @@ class Services:
             threads=settings.sql_threads,
             max_chars=settings.sql_max_chars,
         )
-        return cls(
-            settings, store, catalog, SqlEngine(sql_dirs(settings), _sql_tmp(settings), limits)
-        )
+        engine = SqlEngine(sql_dirs(settings), settings.tmp_dir / "duckdb", limits)
+        return cls(settings, store, catalog, engine)
 
     async def query(self, sql: str) -> QueryResult:
-        """Run read-only SQL against views that match the catalog's current generation."""
-        await self.sync_views()
+        """Run read-only SQL; an unknown view triggers one catalog sync and a retry."""
+        if self.catalog.remote:
+            self._ensure_watcher()
+        if self._generation < 0 or not self.catalog.remote:
+            await self.sync_views()  # in-process catalog: a sync is a cheap local call
+        try:
+            return await asyncio.to_thread(self.sql.query, sql)
+        except QueryRejected as exc:
+            if exc.details.get("kind") != "catalog" or not await self.sync_views():
+                raise
         return await asyncio.to_thread(self.sql.query, sql)
 
-    async def sync_views(self) -> None:
+    async def sync_views(self) -> bool:
+        """Bring the views up to the catalog's generation now; True if anything changed."""
         async with self._sync_lock:
             generation, manifests = await self.catalog.snapshot(self._generation)
-            if manifests is None:
-                return
-            await asyncio.to_thread(self._apply, manifests)
-            self._generation = generation
+            return await self._apply(generation, manifests)
 
-    def _apply(self, manifests: list[Manifest]) -> None:
-        self.sql.sync(views_for(manifests, self.store.local_path))
+    async def _apply(self, generation: int, manifests: list[Manifest] | None) -> bool:
+        if manifests is None or generation == self._generation:
+            return False
+        await asyncio.to_thread(self.sql.sync, views_for(manifests, self.store.local_path))
+        self._generation = generation
+        return True
+
+    def _ensure_watcher(self) -> None:
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                generation, manifests = await self.catalog.wait_for_change(
+                    self._generation, LONG_POLL_S
+                )
+                async with self._sync_lock:
+                    await self._apply(generation, manifests)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the catalog restarting: keep watching
+                log.warning("catalog watch failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
 
 
 def sql_dirs(settings: Settings) -> list[Path]:
@@ -63,7 +99,3 @@ def sql_dirs(settings: Settings) -> list[Path]:
     if settings.store_backend == "s3":
         return [settings.cache_dir / "s3" / "datasets"]
     return [settings.objects_dir / "datasets"]
-
-
-def _sql_tmp(settings: Settings) -> Path:
-    return settings.tmp_dir / "duckdb"

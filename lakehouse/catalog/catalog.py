@@ -36,6 +36,7 @@ class Catalog:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._manifests: dict[str, Manifest] = {}
         self.generation = 0
         self.load_errors: list[str] = []
@@ -53,6 +54,12 @@ class Catalog:
             raise NotFound(f"dataset {name!r} not found")
         return found
 
+    def wait_for_change(self, known_generation: int, timeout_s: float) -> int:
+        """Block until the generation differs from ``known_generation`` (or the timeout)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation != known_generation, timeout_s)
+            return self.generation
+
     def check(self, name: str, columns: list[Column]) -> None:
         """Raise ``SchemaDrift`` now if registering ``columns`` under ``name`` would."""
         validate_dataset_name(name)
@@ -65,17 +72,24 @@ class Catalog:
         """Publish the staged Parquet at ``staged_key`` as dataset ``name``.
 
         On drift the staged object is deleted and the live dataset is left as it was.
+        Safe to retry: the staged object is copied, the manifest (which records the staged
+        key) written, and only then the staged object deleted, so a retry after a crash at
+        any point either redoes the work or finds it done.
         """
         validate_dataset_name(name)
         fp = fingerprint(columns)
         with self._lock:
             current = self._manifests.get(name)
+            if not self.store.exists(staged_key):
+                if current is not None and current.extra.get("staged_from") == staged_key:
+                    return current  # a retried call whose first attempt completed
+                raise NotFound(f"staged object {staged_key!r} not found")
             try:
                 self._check_drift(current, name, fp)
             except SchemaDrift:
                 self._discard(staged_key)
                 raise
-            info = self.store.move(staged_key, object_key_for(name, fp))
+            info = self.store.copy(staged_key, object_key_for(name, fp))
             now = _now()
             manifest = Manifest(
                 dataset_id=dataset_id(name),
@@ -88,8 +102,10 @@ class Catalog:
                 etag=info.etag,
                 created_at=current.created_at if current else now,
                 updated_at=now,
+                extra={"staged_from": staged_key},
             )
             self._save(manifest)
+            self._discard(staged_key)
             return manifest
 
     def _check_drift(self, current: Manifest | None, name: str, fp: str) -> None:
@@ -105,6 +121,7 @@ class Catalog:
         self.store.put(manifest_key_for(manifest.name), manifest.to_parquet())
         self._manifests[manifest.name] = manifest
         self.generation += 1
+        self._changed.notify_all()
 
     def _discard(self, key: str) -> None:
         with contextlib.suppress(NotFound):

@@ -8,11 +8,8 @@ cap applied inside the query plan.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,9 @@ import duckdb
 from lakehouse.catalog.manifest import Manifest
 from lakehouse.errors import InvalidInput, QueryRejected, QueryTimeout
 from lakehouse.sql.values import to_json_value
+from lakehouse.sql.watchdog import Watchdog
+
+_WATCHDOG = Watchdog()
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,6 @@ class SqlEngine:
         self.limits = limits
         self._lock = threading.Lock()
         self._views: dict[str, str] = {}
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sql")
         self._con = _hardened_connection([Path(d) for d in allowed_dirs], temp_dir, limits)
 
     def sync(self, views: dict[str, Path]) -> None:
@@ -74,26 +73,36 @@ class SqlEngine:
 
     def query(self, sql: str) -> QueryResult:
         """Run one SELECT; ``QueryRejected`` for anything else, ``QueryTimeout`` past the limit."""
-        self._check(sql)
+        bounded = self._bounded(sql)
         cursor = self._con.cursor()
-        future = self._pool.submit(self._run, cursor, sql)
+        token = _WATCHDOG.watch(cursor, self.limits.timeout_s)
         try:
-            return future.result(timeout=self.limits.timeout_s)
-        except FutureTimeout:
-            cursor.interrupt()
-            _wait_quietly(future)
-            raise QueryTimeout(
-                f"query cancelled after the {self.limits.timeout_s:g} s time limit",
-                limit_s=self.limits.timeout_s,
-            ) from None
+            return self._run(cursor, bounded)
+        except duckdb.InterruptException:
+            if _WATCHDOG.release(token):
+                raise QueryTimeout(
+                    f"query cancelled after the {self.limits.timeout_s:g} s time limit",
+                    limit_s=self.limits.timeout_s,
+                ) from None
+            raise
         finally:
+            _WATCHDOG.release(token)
             cursor.close()
 
-    def _check(self, sql: str) -> None:
+    def _bounded(self, sql: str) -> str:
+        """Check ``sql`` is exactly one SELECT and wrap it so the row cap is in the plan."""
         if not isinstance(sql, str) or not sql.strip():
             raise InvalidInput("sql is empty", field="sql")
         if len(sql) > self.limits.max_chars:
             raise InvalidInput(f"sql is longer than {self.limits.max_chars} characters")
+        statement = self._one_select(sql)
+        body = statement.query.rstrip().rstrip(";")
+        # The newline keeps a trailing "-- comment" from swallowing the parenthesis.
+        wrapped = f"SELECT * FROM (\n{body}\n) LIMIT {self.limits.max_rows + 1}"
+        self._one_select(wrapped)
+        return wrapped
+
+    def _one_select(self, sql: str) -> Any:
         try:
             statements = self._con.extract_statements(sql)
         except duckdb.Error as exc:
@@ -104,19 +113,18 @@ class SqlEngine:
             raise QueryRejected(
                 f"only SELECT (and WITH ... SELECT) is allowed, got {statements[0].type.name}"
             )
+        return statements[0]
 
     def _run(self, cursor: duckdb.DuckDBPyConnection, sql: str) -> QueryResult:
         try:
-            rel = cursor.sql(sql)
-            if rel is None:
-                raise QueryRejected("the statement returns no rows")
-            columns = [
-                {"name": n, "type": str(t)} for n, t in zip(rel.columns, rel.types, strict=True)
-            ]
-            raw = rel.limit(self.limits.max_rows + 1).fetchall()
+            cursor.execute(sql)
+            columns = [{"name": d[0], "type": str(d[1])} for d in cursor.description]
+            raw = cursor.fetchall()
         except duckdb.InterruptException:
             raise
-        except (duckdb.PermissionException, duckdb.CatalogException, duckdb.BinderException) as exc:
+        except duckdb.CatalogException as exc:
+            raise QueryRejected(_first_line(exc), kind="catalog") from exc
+        except (duckdb.PermissionException, duckdb.BinderException) as exc:
             raise QueryRejected(_first_line(exc)) from exc
         except duckdb.Error as exc:
             raise InvalidInput(f"query failed: {_first_line(exc)}") from exc
@@ -125,7 +133,6 @@ class SqlEngine:
         return QueryResult(columns=columns, rows=rows, row_count=len(rows), truncated=truncated)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
         self._con.close()
 
 
@@ -155,12 +162,6 @@ def _hardened_connection(
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
-
-
-def _wait_quietly(future: Any) -> None:
-    # the interrupt surfaces here as an error; the caller reports the timeout instead
-    with contextlib.suppress(Exception):
-        future.result(timeout=5)
 
 
 def _first_line(exc: Exception) -> str:

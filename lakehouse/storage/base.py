@@ -65,6 +65,10 @@ class ObjectStore(abc.ABC):
         """Remove ``key``; ``NotFound`` if absent."""
 
     @abc.abstractmethod
+    def copy(self, src: str, dst: str) -> ObjectInfo:
+        """Publish the bytes of ``src`` under ``dst`` too (atomically replacing ``dst``)."""
+
+    @abc.abstractmethod
     def move(self, src: str, dst: str) -> ObjectInfo:
         """Atomically (local) or copy-then-delete (S3) rename ``src`` to ``dst``."""
 

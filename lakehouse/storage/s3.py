@@ -90,11 +90,15 @@ class S3Store(ObjectStore):
         self.head(key)  # S3 deletes are silent on missing keys; the API promises a 404
         self._call("delete_object", key, Key=self._key(key))
 
-    def move(self, src: str, dst: str) -> ObjectInfo:
+    def copy(self, src: str, dst: str) -> ObjectInfo:
         source = {"Bucket": self.bucket, "Key": self._key(src)}
         self._call("copy_object", src, Key=self._key(dst), CopySource=source)
-        self._call("delete_object", src, Key=self._key(src))
         return self.head(dst)
+
+    def move(self, src: str, dst: str) -> ObjectInfo:
+        info = self.copy(src, dst)
+        self._call("delete_object", src, Key=self._key(src))
+        return info
 
     def list(self, prefix: str = "", limit: int | None = None) -> ObjectListing:
         validate_prefix(prefix)

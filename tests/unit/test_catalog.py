@@ -137,3 +137,22 @@ def test_concurrent_registers_agree(local_store):
     assert len({m.fingerprint for m in results}) == 1, "exactly one schema wins"
     assert {m.dataset_id for m in results} == {dataset_id("shared")}
     assert Catalog(local_store).get("shared").fingerprint == results[0].fingerprint
+
+
+def test_a_retried_register_finds_its_work_done(local_store):
+    cat = Catalog(local_store)
+    first = cat.register("people", COLS, 3, stage(local_store, table(3), "staging/req-1"))
+    again = cat.register("people", COLS, 3, "staging/req-1")  # the staged object is gone
+    assert again == first
+    with pytest.raises(NotFound):
+        cat.register("people", COLS, 3, "staging/never-staged")
+    assert cat.get("people") == first
+
+
+def test_a_register_interrupted_after_the_manifest_is_redone(local_store):
+    cat = Catalog(local_store)
+    key = stage(local_store, table(4), "staging/req-2")
+    cat.register("people", COLS, 4, key)
+    stage(local_store, table(4), key)  # as if the crash came before the staged delete
+    redone = Catalog(local_store).register("people", COLS, 4, key)
+    assert redone.row_count == 4 and not local_store.exists(key)
