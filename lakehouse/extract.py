@@ -1,12 +1,13 @@
 """Pull one JSON object out of a language model's reply.
 
 Models wrap JSON in prose and Markdown fences, so the parser looks, in order, at fenced
-```` ```json ```` blocks, bare ```` ``` ```` fences, and then the whole text, and in each
-takes the first *balanced* ``{...}`` or ``[...]`` that ``json.loads`` accepts. A top-level
-array yields its first object. Text after the object is ignored.
+```` ```json ```` blocks, other ```` ``` ```` fences, and then the whole text, and in each
+takes the first ``{...}`` or ``[...]`` that decodes as JSON. A top-level array yields its
+first object; text after the value is ignored.
 
-Balance is found by a string-aware bracket scan (quotes and backslash escapes respected),
-so braces inside string values never end an object early.
+Decoding uses ``json.JSONDecoder.raw_decode`` at each opening bracket: the C scanner
+already knows strings and escapes, stops at the end of the first complete value and
+ignores what follows, so braces inside string values never end an object early.
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ from typing import Any
 
 from lakehouse.errors import InvalidInput, Unprocessable
 
-MAX_CHARS = 1_000_000
-# A reply like "{{{{..." would otherwise cost one scan per opening bracket: quadratic.
-MAX_CANDIDATES = 64
+MAX_CHARS = 256_000
+# A reply like "{{{{{..." would otherwise cost one decode per bracket; this bounds the work.
+MAX_CANDIDATES = 256
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n`]*\n?(.*?)```", re.DOTALL)
-_CLOSE = {"{": "}", "[": "]"}
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)```", re.DOTALL)
+_OPENER = re.compile(r"[{\[]")
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are Python's extension, not JSON; they would break every consumer.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def extract_json(text: str) -> dict[str, Any]:
@@ -31,7 +40,7 @@ def extract_json(text: str) -> dict[str, Any]:
 
     Raises:
         InvalidInput: ``text`` is not a string or is longer than ``MAX_CHARS``.
-        Unprocessable: no JSON object could be found, or the only candidates are invalid.
+        Unprocessable: no JSON object in the text, or every candidate fails to decode.
     """
     if not isinstance(text, str):
         raise InvalidInput("extract_json expects a string")
@@ -44,7 +53,7 @@ def extract_json(text: str) -> dict[str, Any]:
             return found
         first_error = first_error or error
     if first_error:
-        raise Unprocessable(f"no valid JSON object in the text: {first_error}")
+        raise Unprocessable(f"no valid JSON object in the text ({first_error})")
     raise Unprocessable("no JSON object found in the text")
 
 
@@ -57,19 +66,19 @@ def _regions(text: str) -> Iterator[str]:
 
 
 def _first_object(region: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The first balanced candidate in ``region`` that decodes to an object, else an error."""
+    """The first candidate in ``region`` that decodes to an object, else the first error."""
     first_error: str | None = None
-    for n, start in enumerate(_openers(region)):
+    for n, match in enumerate(_OPENER.finditer(region)):
         if n >= MAX_CANDIDATES:
             break
-        end = _balanced_end(region, start)
-        if end is None:
-            first_error = first_error or f"unbalanced {region[start]!r} at offset {start}"
-            continue
         try:
-            value = json.loads(region[start:end])
-        except json.JSONDecodeError as exc:
-            first_error = first_error or f"invalid JSON at offset {start}: {exc.msg}"
+            value, _end = _DECODER.raw_decode(region, match.start())
+        except RecursionError:  # "[[[[..." nests deeper than the decoder's stack
+            first_error = first_error or f"nesting too deep at offset {match.start()}"
+            continue
+        except ValueError as exc:  # JSONDecodeError, or a rejected constant
+            where = f" at offset {exc.pos}" if isinstance(exc, json.JSONDecodeError) else ""
+            first_error = first_error or f"{getattr(exc, 'msg', exc)}{where}"
             continue
         found = _as_object(value)
         if found is not None:
@@ -77,38 +86,9 @@ def _first_object(region: str) -> tuple[dict[str, Any] | None, str | None]:
     return None, first_error
 
 
-def _openers(region: str) -> Iterator[int]:
-    return (i for i, ch in enumerate(region) if ch in _CLOSE)
-
-
 def _as_object(value: Any) -> dict[str, Any] | None:
     if isinstance(value, dict):
         return value
     if isinstance(value, list):
         return next((item for item in value if isinstance(item, dict)), None)
-    return None
-
-
-def _balanced_end(text: str, start: int) -> int | None:
-    """Index just past the bracket closing ``text[start]``, or None if it never closes."""
-    stack: list[str] = []
-    in_string = escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in _CLOSE:
-            stack.append(_CLOSE[ch])
-        elif ch in "}]":
-            if ch != stack.pop():
-                return None  # mismatched bracket: not a JSON value
-            if not stack:
-                return i + 1
     return None
