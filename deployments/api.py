@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import lakehouse
+from deployments.assistant import Assistant
 from deployments.edge import EdgeMiddleware
 from deployments.errors import install_error_handlers
-from deployments.routes import catalog, health, ingest, sql, storage
+from deployments.routes import catalog, health, ingest, llm, sql, storage
 from deployments.services import Services
 
 DESCRIPTION = """
-Lakehouse on Ray: objects, a dataset catalog, CSV ingest and read-only SQL.
+Lakehouse on Ray: objects, a dataset catalog, CSV ingest, read-only SQL, and the LLM
+safety net (chat, validators, the iterate loop).
 
 Every route except `/health` needs `Authorization: Bearer <token>` when tokens are
 configured; with no token configured only loopback clients are served. Send
@@ -24,7 +26,8 @@ def create_api(services: Services) -> FastAPI:
     """Build the API over ``services`` (a replica's, or a plain in-process set for tests)."""
     app = FastAPI(title="Lakehouse on Ray", version=lakehouse.__version__, description=DESCRIPTION)
     app.state.services = services
-    for module in (health, storage, catalog, ingest, sql):
+    app.state.assistant = Assistant(services)
+    for module in (health, storage, catalog, ingest, sql, llm):
         app.include_router(module.router)
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, settings=services.settings)

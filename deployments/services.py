@@ -16,6 +16,7 @@ from pathlib import Path
 
 from actors.facade import Facade
 from lakehouse.catalog import Manifest
+from lakehouse.chat import ChatConfig, ChatRouter
 from lakehouse.errors import QueryRejected
 from lakehouse.settings import Settings
 from lakehouse.sql import QueryResult, SqlEngine, SqlLimits
@@ -32,12 +33,14 @@ class Services:
     store: ObjectStore
     catalog: Facade
     sql: SqlEngine
+    chat: ChatRouter
+    manifests: dict[str, Manifest] = field(default_factory=dict)
     _generation: int = -1
     _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _watcher: asyncio.Task | None = None
 
     @classmethod
-    def build(cls, settings: Settings, catalog: Facade) -> Services:
+    def build(cls, settings: Settings, catalog: Facade, chat: ChatRouter | None = None) -> Services:
         store = open_store(settings)
         limits = SqlLimits(
             max_rows=settings.sql_max_rows,
@@ -47,20 +50,30 @@ class Services:
             max_chars=settings.sql_max_chars,
         )
         engine = SqlEngine(sql_dirs(settings), settings.tmp_dir / "duckdb", limits)
-        return cls(settings, store, catalog, engine)
+        return cls(settings, store, catalog, engine, chat or ChatRouter(ChatConfig.from_env()))
 
     async def query(self, sql: str) -> QueryResult:
         """Run read-only SQL; an unknown view triggers one catalog sync and a retry."""
-        if self.catalog.remote:
-            self._ensure_watcher()
-        if self._generation < 0 or not self.catalog.remote:
-            await self.sync_views()  # in-process catalog: a sync is a cheap local call
+        await self._follow_catalog()
         try:
             return await asyncio.to_thread(self.sql.query, sql)
         except QueryRejected as exc:
             if exc.details.get("kind") != "catalog" or not await self.sync_views():
                 raise
         return await asyncio.to_thread(self.sql.query, sql)
+
+    async def manifest(self, name: str) -> Manifest | None:
+        """The dataset's manifest as this replica knows it (synced once more if unknown)."""
+        await self._follow_catalog()
+        if name not in self.manifests:
+            await self.sync_views()
+        return self.manifests.get(name)
+
+    async def _follow_catalog(self) -> None:
+        if self.catalog.remote:
+            self._ensure_watcher()
+        if self._generation < 0 or not self.catalog.remote:
+            await self.sync_views()  # in-process catalog: a sync is a cheap local call
 
     async def sync_views(self) -> bool:
         """Bring the views up to the catalog's generation now; True if anything changed."""
@@ -72,6 +85,7 @@ class Services:
         if manifests is None or generation == self._generation:
             return False
         await asyncio.to_thread(self.sql.sync, views_for(manifests, self.store.local_path))
+        self.manifests = {m.name: m for m in manifests}
         self._generation = generation
         return True
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     sql_threads: int = Field(default=2, ge=1, le=64)
     sql_max_chars: int = Field(default=100_000, ge=1)
 
+    # LLM safety net
+    roster_dataset: str = "workers"
+
     # HTTP
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -97,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir.resolve() / "tmp"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir.resolve() / "logs"
 
     @property
     def cache_dir(self) -> Path:

@@ -15,10 +15,10 @@ warnings.filterwarnings("ignore", message=".*httpx2.*")
 LOOPBACK = ("127.0.0.1", 50000)
 
 
-def make_client(settings, client=LOOPBACK, headers=None):
+def make_client(settings, client=LOOPBACK, headers=None, chat=None):
     from starlette.testclient import TestClient
 
-    services = Services.build(settings, Facade(CatalogActor(settings)))
+    services = Services.build(settings, Facade(CatalogActor(settings)), chat=chat)
     return TestClient(create_api(services), client=client, headers=headers or {}), services
 
 

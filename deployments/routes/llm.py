@@ -1,0 +1,63 @@
+"""``/v1/chat``, ``/v1/validate``, ``/v1/iterate``: LLM output that can never invent a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from deployments.assistant import Assistant
+from deployments.models import ERRORS
+from deployments.tracing import current_trace_id
+from lakehouse.chat import ChatRequest
+from lakehouse.iterate import IterateRequest
+from lakehouse.validate import ValidateRequest
+
+router = APIRouter(tags=["llm"], responses={**ERRORS, 502: ERRORS[500], 504: ERRORS[500]})
+
+
+def assistant(request: Request) -> Assistant:
+    return request.app.state.assistant
+
+
+@router.post(
+    "/v1/chat",
+    summary="Chat with a model (provider chosen by the model name)",
+    description=(
+        "`openrouter/...` and `openai/...` go to OpenAI-compatible endpoints (keys from the "
+        "environment); `...:cloud` to Ollama cloud; anything else to the local Ollama at "
+        "`LAKEHOUSE_OLLAMA_HOST`. With no provider configured: 503 naming what to set."
+    ),
+)
+async def chat(body: ChatRequest, llm: Assistant = Depends(assistant)) -> dict[str, Any]:
+    reply = await llm.chat(body.model, body.message_dicts())
+    return reply.to_dict()
+
+
+@router.post(
+    "/v1/validate",
+    summary="Validate a fill, email, SMS or playbook payload",
+    description=(
+        "200 with the verdict when valid; 422 with the same body listing the violations "
+        '(each exactly one of `{"Schema": {"field", "reason"}}`, `{"Completeness": ...}`, '
+        '`{"Consistency": ...}`, `{"Policy": ...}`); 400 for an unknown kind. Fill candidates '
+        "are checked against the roster dataset; a phantom worker id is never accepted."
+    ),
+)
+async def validate(body: ValidateRequest, llm: Assistant = Depends(assistant)) -> JSONResponse:
+    verdict = await llm.validate(body.kind, body.payload)
+    return JSONResponse(verdict.to_dict(), status_code=200 if verdict.valid else 422)
+
+
+@router.post(
+    "/v1/iterate",
+    summary="Prompt → chat → extract JSON → validate → feed errors back, up to max_iter",
+    description=(
+        "200 with `accepted` true or false (and why not); every session is appended to the "
+        "JSONL session log (`session.iterate.v1`). Provider failures map to 502/503/504."
+    ),
+)
+async def iterate(body: IterateRequest, llm: Assistant = Depends(assistant)) -> dict[str, Any]:
+    result = await llm.iterate(body, current_trace_id())
+    return result.to_dict()
