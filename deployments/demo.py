@@ -40,7 +40,8 @@ def main() -> None:
 
     settings = Settings()
     csv_path = settings.data_dir / "demo" / f"workers-{args.rows}.csv"
-    _generate(csv_path, args.rows)
+    if not args.serve_only:
+        _generate(csv_path, args.rows)
 
     import httpx
     import ray
@@ -52,10 +53,11 @@ def main() -> None:
     url = running.url
     print(f"Serve app up in {time.perf_counter() - started:.1f} s at {url}")
     headers = {"Authorization": f"Bearer {settings.tokens[0]}"} if settings.tokens else {}
-    with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
-        _ingest(client, csv_path)
-        for title, sql in DEMO_QUERIES:
-            _show(client, title, sql)
+    if not args.serve_only:
+        with httpx.Client(base_url=url, headers=headers, timeout=300) as client:
+            _ingest(client, csv_path)
+            for title, sql in DEMO_QUERIES:
+                _show(client, title, sql)
     print()
     print(f"API docs:       {url}/docs")
     print(f"Ray dashboard:  {running.dashboard_url or 'not started'}")
@@ -115,6 +117,7 @@ def _wait_for_interrupt() -> None:
 def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the Lakehouse demo")
     parser.add_argument("--rows", type=int, default=20_000, help="worker profiles to generate")
+    parser.add_argument("--serve-only", action="store_true", help="serve, no demo data")
     return parser.parse_args()
 
 

@@ -32,7 +32,7 @@ class ConvertResult:
 
 
 def csv_to_parquet(
-    csv_path: Path, out_path: Path, *, max_bytes: int, block_bytes: int = 1 << 20
+    csv_path: Path, out_path: Path, *, max_bytes: int, block_bytes: int = 512 * 1024
 ) -> ConvertResult:
     """Convert the CSV at ``csv_path`` to Parquet at ``out_path``.
 
@@ -108,7 +108,8 @@ def _open(
     try:
         return pacsv.open_csv(
             csv_path,
-            read_options=pacsv.ReadOptions(block_size=block_bytes),
+            # one reader thread: same speed here, and no read-ahead blocks held in memory
+            read_options=pacsv.ReadOptions(block_size=block_bytes, use_threads=False),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types=column_types),
         )

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
 
     # ingest
     ingest_max_bytes: int = Field(default=1024 * MiB, ge=1)
-    ingest_block_bytes: int = Field(default=1 * MiB, ge=64 * 1024)
+    ingest_block_bytes: int = Field(default=512 * 1024, ge=64 * 1024)
 
     # SQL
     sql_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
