@@ -73,12 +73,25 @@ class ObjectStore(abc.ABC):
         """Atomically (local) or copy-then-delete (S3) rename ``src`` to ``dst``."""
 
     @abc.abstractmethod
-    def list(self, prefix: str = "", limit: int | None = None) -> ObjectListing:
-        """Keys under ``prefix`` in lexical order, at most ``min(limit, max_list)``."""
+    def list(
+        self, prefix: str = "", limit: int | None = None, start_after: str = ""
+    ) -> ObjectListing:
+        """Keys under ``prefix`` in lexical order, after ``start_after``, at most
+        ``min(limit, max_list)``; page with the last key returned."""
 
     @abc.abstractmethod
     def local_path(self, key: str) -> Path:
         """A local file holding the current bytes of ``key`` (the file itself or a cached copy)."""
+
+    def iter_all(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under ``prefix`` in order, paging through listings."""
+        after = ""
+        while True:
+            page = self.list(prefix, start_after=after)
+            yield from page.objects
+            if not page.truncated or not page.objects:
+                return
+            after = page.objects[-1].key
 
     def exists(self, key: str) -> bool:
         from lakehouse.errors import NotFound

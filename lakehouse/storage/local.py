@@ -125,7 +125,9 @@ class LocalStore(ObjectStore):
         _fsync_dir(source.parent)
         return self._info(dst, target)
 
-    def list(self, prefix: str = "", limit: int | None = None) -> ObjectListing:
+    def list(
+        self, prefix: str = "", limit: int | None = None, start_after: str = ""
+    ) -> ObjectListing:
         validate_prefix(prefix)
         cap = self._limit(limit)
         base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
@@ -134,7 +136,7 @@ class LocalStore(ObjectStore):
             rel = Path(dirpath).relative_to(self.root).as_posix()
             for name in files:
                 key = name if rel == "." else f"{rel}/{name}"
-                if key.startswith(prefix):
+                if key.startswith(prefix) and key > start_after:
                     keys.append(key)
         keys.sort()
         page = [self._info(k, self.root / k) for k in keys[:cap]]

@@ -100,10 +100,15 @@ class S3Store(ObjectStore):
         self._call("delete_object", src, Key=self._key(src))
         return info
 
-    def list(self, prefix: str = "", limit: int | None = None) -> ObjectListing:
+    def list(
+        self, prefix: str = "", limit: int | None = None, start_after: str = ""
+    ) -> ObjectListing:
         validate_prefix(prefix)
         cap = self._limit(limit)
-        resp = self._call("list_objects_v2", prefix, Prefix=self.prefix + prefix, MaxKeys=cap)
+        after = {"StartAfter": self.prefix + start_after} if start_after else {}
+        resp = self._call(
+            "list_objects_v2", prefix, Prefix=self.prefix + prefix, MaxKeys=cap, **after
+        )
         objects = [
             ObjectInfo(
                 key=item["Key"][len(self.prefix) :], size=item["Size"], etag=item["ETag"].strip('"')

@@ -83,3 +83,14 @@ def test_put_file_consume(store, tmp_path):
     store.put_file("files/f.bin", src, consume=True)
     assert not src.exists()
     assert store.get("files/f.bin") == b"abc" * 1000
+
+
+def test_list_pages_with_start_after(store):
+    for i in range(7):
+        store.put(f"pg/{i}", b"x")
+    first = store.list("pg/", limit=3)
+    second = store.list("pg/", limit=3, start_after=first.objects[-1].key)
+    third = store.list("pg/", limit=3, start_after=second.objects[-1].key)
+    keys = [o.key for page in (first, second, third) for o in page.objects]
+    assert keys == [f"pg/{i}" for i in range(7)]
+    assert first.truncated and second.truncated and not third.truncated

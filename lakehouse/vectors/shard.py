@@ -1,0 +1,175 @@
+"""One HNSW shard: string ids, metadata, upsert/delete, filtered search, durable writes.
+
+Every write is validated, then logged to the object store (``ShardStorage.append``), then
+applied, then acknowledged; a restart loads the newest valid snapshot and replays the log
+after it. Searches run concurrently; a write waits for them and blocks new ones (hnswlib
+is not safe for add during search).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lakehouse.errors import InvalidInput
+from lakehouse.storage import ObjectStore
+from lakehouse.vectors import validate as check
+from lakehouse.vectors.index import HnswTable
+from lakehouse.vectors.persist import LoadReport, ShardStorage, WalRecord
+from lakehouse.vectors.rwlock import RWLock
+
+
+@dataclass(frozen=True)
+class ShardConfig:
+    """Index parameters and limits of a shard."""
+
+    dim: int
+    space: Literal["cosine", "l2", "ip"] = "cosine"
+    M: int = 16
+    ef_construction: int = 200
+    ef_search: int = 64
+    initial_capacity: int = 1024
+    snapshot_every: int = 200  # logged writes between snapshots
+    max_k: int = 1000
+    max_ef: int = 4096
+    max_batch: int = 10_000
+    threads: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SearchResult:
+    hits: list[dict[str, Any]]
+    complete: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hits": self.hits, "complete": self.complete}
+
+
+@dataclass
+class _Counters:
+    seq: int = 0
+    since_snapshot: int = 0
+    report: LoadReport = field(default_factory=LoadReport)
+
+
+class VectorShard:
+    """A durable hnswlib index under ``prefix`` in ``store``."""
+
+    def __init__(self, store: ObjectStore, prefix: str, config: ShardConfig) -> None:
+        if config.dim < 1 or config.dim > 8192:
+            raise InvalidInput("dim must be in 1..8192", field="dim")
+        self.config = config
+        self.storage = ShardStorage(store, prefix)
+        self._rw = RWLock()
+        self._writer = threading.Lock()  # one writer logs at a time; readers go on meanwhile
+        self._state = _Counters()
+        self.table = HnswTable(config)
+        self._load()
+
+    # -- writes -------------------------------------------------------------------------
+    def add(self, ids: list[str], vectors: Any, metadata: Any = None) -> int:
+        """Insert or replace ``ids``; durable before it returns. Returns how many."""
+        ids = check.check_ids(ids, self.config.max_batch)
+        array = check.check_vectors(vectors, len(ids), self.config.dim)
+        meta = check.check_metadata(metadata, len(ids))
+        self._write(WalRecord("add", ids, array, meta))
+        return len(ids)
+
+    def delete(self, ids: list[str]) -> int:
+        """Remove ``ids`` (unknown ones are ignored); returns how many were present."""
+        ids = check.check_ids(ids, self.config.max_batch)
+        with self._rw.read():
+            present = sum(1 for i in ids if self.table.has(i))
+        self._write(WalRecord("delete", ids))
+        return present
+
+    def snapshot(self) -> int:
+        """Write a snapshot of the current state now; returns its sequence number."""
+        with self._writer:
+            return self._snapshot()
+
+    def _write(self, record: WalRecord) -> None:
+        with self._writer:
+            seq = self._state.seq + 1
+            self.storage.append(seq, record)
+            with self._rw.write():
+                self.table.apply(record)
+                self._state.seq = seq
+            self._state.since_snapshot += 1
+            if self._state.since_snapshot >= self.config.snapshot_every:
+                self._snapshot()
+
+    def _snapshot(self) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "index.hnsw"
+            with self._rw.read():
+                state = self.table.save(path)
+                seq = self._state.seq
+            self.storage.write_snapshot(seq, path, {**state, "config": self.config.to_dict()})
+        self._state.since_snapshot = 0
+        self.storage.prune()
+        return seq
+
+    # -- reads --------------------------------------------------------------------------
+    def search(
+        self,
+        vector: Any,
+        k: int = 10,
+        *,
+        ef: int | None = None,
+        exclude_ids: list[str] | None = None,
+        filter: dict[str, Any] | None = None,
+    ) -> SearchResult:
+        """The ``k`` nearest items; ``complete`` is False when fewer than ``k`` qualify."""
+        query = check.check_query(vector, self.config.dim)
+        k = check.check_k(k, self.config.max_k)
+        if ef is not None and not 1 <= ef <= self.config.max_ef:
+            raise InvalidInput(f"ef must be in 1..{self.config.max_ef}", field="ef")
+        with self._rw.read():
+            hits = self.table.search(query[0], k, ef, set(exclude_ids or ()), filter)
+        return SearchResult(hits=hits, complete=len(hits) == k)
+
+    def contains(self, ids: list[str]) -> list[bool]:
+        with self._rw.read():
+            return [self.table.has(i) for i in ids]
+
+    @property
+    def count(self) -> int:
+        return self.table.count
+
+    def stats(self) -> dict[str, Any]:
+        with self._rw.read():
+            return {
+                "count": self.table.count,
+                "capacity": self.table.capacity,
+                "seq": self._state.seq,
+                "snapshot_seq": self._state.report.snapshot_seq,
+                "replayed": self._state.report.replayed,
+                "load_problems": list(self._state.report.problems),
+            }
+
+    # -- load ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        report = self._state.report
+        for seq in self.storage.snapshot_seqs():
+            try:
+                path, state = self.storage.load_snapshot(seq)
+                self.table.load(path, state)
+                report.snapshot_seq = seq
+                break
+            except (ValueError, RuntimeError, KeyError) as exc:
+                report.note(f"snapshot {seq} unusable: {exc}")
+                self.table = HnswTable(self.config)
+        self._state.seq = report.snapshot_seq
+        for seq, record in self.storage.segments(report.snapshot_seq, report):
+            self.table.apply(record)
+            report.replayed += 1
+            self._state.seq = seq
+        self._state.seq = max(self._state.seq, self.storage.last_seq())
+        self._state.since_snapshot = report.replayed
