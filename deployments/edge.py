@@ -93,6 +93,8 @@ class EdgeMiddleware:
             return self.settings.max_object_bytes
         if method == "POST" and path == "/v1/ingest":
             return self.settings.ingest_max_bytes + MULTIPART_SLACK
+        if method == "POST" and path.startswith("/v1/vectors/") and path.endswith("/add"):
+            return self.settings.max_vectors_body_bytes
         return self.settings.max_body_bytes
 
 

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 
 from actors.catalog import catalog_actor
 from actors.facade import Facade
+from actors.router import CorpusRouter
+from actors.vectors import registry_actor, shard_actor
 from deployments.api import create_api
 from deployments.services import Services
 from lakehouse.settings import Settings
@@ -19,6 +21,10 @@ class LakehouseIngress:
     def __init__(self, settings: Settings) -> None:
         logging.basicConfig(level=logging.INFO)
         self.services = Services.build(settings, Facade(catalog_actor(settings)))
+        self.services.vectors = CorpusRouter(
+            Facade(registry_actor(settings)),
+            lambda corpus, index: Facade(shard_actor(settings, corpus, index)),
+        )
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_api(self.services)

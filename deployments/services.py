@@ -13,11 +13,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from actors.facade import Facade
+from actors.router import CorpusRouter, local_router
 from lakehouse.catalog import Manifest
 from lakehouse.chat import ChatConfig, ChatRouter
-from lakehouse.errors import QueryRejected
+from lakehouse.errors import QueryRejected, Unavailable
 from lakehouse.settings import Settings
 from lakehouse.sql import QueryResult, SqlEngine, SqlLimits
 from lakehouse.sql.engine import views_for
@@ -35,6 +37,8 @@ class Services:
     sql: SqlEngine
     chat: ChatRouter
     manifests: dict[str, Manifest] = field(default_factory=dict)
+    vectors: CorpusRouter | None = None
+    embedder: Any = None
     _generation: int = -1
     _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _watcher: asyncio.Task | None = None
@@ -50,7 +54,20 @@ class Services:
             max_chars=settings.sql_max_chars,
         )
         engine = SqlEngine(sql_dirs(settings), settings.tmp_dir / "duckdb", limits)
-        return cls(settings, store, catalog, engine, chat or ChatRouter(ChatConfig.from_env()))
+        services = cls(settings, store, catalog, engine, chat or ChatRouter(ChatConfig.from_env()))
+        services.vectors = local_router(settings, store)
+        return services
+
+    async def embed_documents(self, texts: list[str]) -> Any:
+        return await asyncio.to_thread(self._embedder().embed_documents, texts)
+
+    async def embed_queries(self, texts: list[str]) -> Any:
+        return await asyncio.to_thread(self._embedder().embed_query, texts)
+
+    def _embedder(self) -> Any:
+        if self.embedder is None:
+            raise Unavailable("no embedder is configured in this replica")
+        return self.embedder
 
     async def query(self, sql: str) -> QueryResult:
         """Run read-only SQL; an unknown view triggers one catalog sync and a retry."""

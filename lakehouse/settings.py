@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     auth_tokens: str = ""
     allow_cidrs: str = ""
     max_body_bytes: int = Field(default=1 * MiB, ge=1)
+    max_vectors_body_bytes: int = Field(default=128 * MiB, ge=1)
     max_ongoing_requests: int = Field(default=256, ge=1)
     replicas: int = Field(default=1, ge=1)
     haproxy: bool = True

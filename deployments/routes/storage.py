@@ -1,7 +1,8 @@
 """``/v1/storage/objects``: put, get, delete and list raw objects.
 
-The prefixes the catalog owns (``catalog/``, ``datasets/``, ``staging/``) are read-only here:
-they change only through ingest, so the storage API can never corrupt a dataset.
+The prefixes the services own (``catalog/``, ``datasets/``, ``staging/``, ``corpora/``,
+``vectors/``, ``pathway/``) are read-only here: they change only through their own routes,
+so the storage API can never corrupt a dataset, an index or a log.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from lakehouse.errors import Forbidden, TooLarge
 from lakehouse.storage import validate_key
 
 router = APIRouter(prefix="/v1/storage", tags=["storage"], responses=ERRORS)
-RESERVED = ("catalog/", "datasets/", "staging/")
+RESERVED = ("catalog/", "datasets/", "staging/", "corpora/", "vectors/", "pathway/")
 
 
 @router.put("/objects/{key:path}", response_model=ObjectInfoResponse, summary="Write an object")
@@ -64,7 +65,7 @@ async def list_objects(
 def _writable(key: str) -> None:
     validate_key(key)
     if key.startswith(RESERVED):
-        raise Forbidden(f"keys under {', '.join(RESERVED)} change only through ingest")
+        raise Forbidden(f"keys under {', '.join(RESERVED)} change only through their own routes")
 
 
 async def _read_capped(request: Request, cap: int) -> bytes:

@@ -1,0 +1,147 @@
+"""The corpus router: ids hash to shards; a search fans out to every shard at once.
+
+Used by each Serve replica (no state beyond handle caches). Writes are validated here in
+full before any shard is called, so a bad batch never reaches one shard and not another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from actors.facade import Facade
+from lakehouse.errors import Unavailable
+from lakehouse.vectors import validate as check
+from lakehouse.vectors.filters import compile_filter
+from lakehouse.vectors.registry import Corpus
+
+ShardOpener = Callable[[Corpus, int], Facade]
+
+
+def shard_of(item: str, shards: int) -> int:
+    """Stable across processes and restarts (not Python's salted ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(item.encode(), digest_size=8).digest(), "big") % shards
+
+
+class CorpusRouter:
+    """Adds, deletes and searches over all shards of a corpus."""
+
+    def __init__(self, registry: Facade, open_shard: ShardOpener, max_batch: int = 10_000) -> None:
+        self.registry = registry
+        self.open_shard = open_shard
+        self.max_batch = max_batch
+        self._corpora: dict[str, Corpus] = {}
+        self._shards: dict[tuple[str, int], Facade] = {}
+        self.on_forget: Callable[[str], Any] = lambda name: None
+
+    async def corpus(self, name: str, fresh: bool = False) -> Corpus:
+        if fresh or name not in self._corpora:
+            self._corpora[name] = await self.registry.get(name)
+        return self._corpora[name]
+
+    def forget(self, name: str) -> None:
+        self._corpora.pop(name, None)
+        self.on_forget(name)
+        for key in [k for k in self._shards if k[0] == name]:
+            del self._shards[key]
+
+    async def add(self, name: str, ids: list[str], vectors: Any, metadata: Any = None) -> int:
+        corpus = await self.corpus(name)
+        ids = check.check_ids(ids, self.max_batch)
+        array = check.check_vectors(vectors, len(ids), corpus.dim)
+        meta = check.check_metadata(metadata, len(ids))
+        groups = _split(ids, corpus.shards)
+        calls = []
+        for shard, rows in groups.items():
+            part_ids, part_meta = [ids[i] for i in rows], [meta[i] for i in rows]
+            calls.append(self._call(corpus, shard, "add", part_ids, array[rows], part_meta))
+        return sum(await asyncio.gather(*calls))
+
+    async def delete(self, name: str, ids: list[str]) -> int:
+        corpus = await self.corpus(name)
+        ids = check.check_ids(ids, self.max_batch)
+        groups = _split(ids, corpus.shards)
+        calls = [
+            self._call(corpus, s, "delete", [ids[i] for i in rows]) for s, rows in groups.items()
+        ]
+        return sum(await asyncio.gather(*calls))
+
+    async def contains(self, name: str, ids: list[str]) -> list[bool]:
+        corpus = await self.corpus(name)
+        groups = _split(ids, corpus.shards)
+        answers = await asyncio.gather(
+            *(
+                self._call(corpus, s, "contains", [ids[i] for i in rows])
+                for s, rows in groups.items()
+            )
+        )
+        found = [False] * len(ids)
+        for rows, flags in zip(groups.values(), answers, strict=True):
+            for i, flag in zip(rows, flags, strict=True):
+                found[i] = flag
+        return found
+
+    async def search(self, name: str, vector: Any, k: int, **options: Any) -> dict[str, Any]:
+        """Top ``k`` over all shards, searched in parallel; ``complete`` if ``k`` were found."""
+        corpus = await self.corpus(name)
+        query = check.check_query(vector, corpus.dim)[0]
+        check.check_k(k, 1000)
+        compile_filter(options.get("filter"))  # refuse a bad filter before fanning out
+        parts = await asyncio.gather(
+            *(self._call(corpus, s, "search", query, k, **options) for s in range(corpus.shards))
+        )
+        hits = sorted((h for p in parts for h in p["hits"]), key=lambda h: -h["score"])[:k]
+        return {"hits": hits, "complete": len(hits) == k}
+
+    async def sizes(self, name: str) -> int:
+        corpus = await self.corpus(name)
+        stats = await asyncio.gather(
+            *(self._call(corpus, s, "stats") for s in range(corpus.shards))
+        )
+        return sum(s["count"] for s in stats)
+
+    async def _call(self, corpus: Corpus, index: int, method: str, *args: Any, **kw: Any) -> Any:
+        shard = self._shard(corpus, index)
+        try:
+            return await getattr(shard, method)(*args, **kw)
+        except Unavailable:
+            # the shard actor is gone: the corpus was deleted, or the actor is restarting
+            self.forget(corpus.name)
+            await self.corpus(corpus.name, fresh=True)  # NotFound if deleted
+            return await getattr(self._shard(corpus, index), method)(*args, **kw)
+
+    def _shard(self, corpus: Corpus, index: int) -> Facade:
+        key = (corpus.name, index)
+        if key not in self._shards:
+            self._shards[key] = self.open_shard(corpus, index)
+        return self._shards[key]
+
+
+def _split(ids: list[str], shards: int) -> dict[int, np.ndarray]:
+    groups: dict[int, list[int]] = {}
+    for i, item in enumerate(ids):
+        groups.setdefault(shard_of(item, shards), []).append(i)
+    return {s: np.asarray(rows) for s, rows in groups.items()}
+
+
+def local_router(settings: Any, store: Any) -> CorpusRouter:
+    """A router over in-process shards (one object per shard, kept for the process)."""
+    from actors.vectors import ShardActor
+    from lakehouse.vectors.registry import CorpusRegistry
+
+    shards: dict[tuple[str, int], Facade] = {}
+
+    def open_shard(corpus: Corpus, index: int) -> Facade:
+        key = (corpus.name, index)
+        if key not in shards:
+            shards[key] = Facade(ShardActor(settings, corpus, index))
+        return shards[key]
+
+    registry = Facade(CorpusRegistry(store))
+    router = CorpusRouter(registry, open_shard)
+    router.on_forget = lambda name: [shards.pop(k) for k in list(shards) if k[0] == name]
+    return router

@@ -1,0 +1,107 @@
+"""Vector actors: one named shard actor per (corpus, shard), and the corpus registry actor.
+
+Shard actors restore their index in ``__init__`` (snapshot + log replay) and are restarted
+by Ray; they are threaded so searches run in parallel (the shard's readers-writer lock
+keeps writes exclusive).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import ray
+
+from actors import NAMESPACE
+from lakehouse.settings import Settings
+from lakehouse.storage import open_store
+from lakehouse.storage.factory import store_identity
+from lakehouse.vectors import VectorShard
+from lakehouse.vectors.registry import Corpus, CorpusRegistry
+
+
+class ShardActor:
+    """Remote face of one ``VectorShard``."""
+
+    def __init__(self, settings: Settings, corpus: Corpus, index: int) -> None:
+        store = open_store(settings)
+        self.shard = VectorShard(store, corpus.shard_prefix(index), corpus.shard_config())
+
+    def add(self, ids: list[str], vectors: Any, metadata: Any = None) -> int:
+        return self.shard.add(ids, vectors, metadata)
+
+    def delete(self, ids: list[str]) -> int:
+        return self.shard.delete(ids)
+
+    def search(self, vector: Any, k: int, **options: Any) -> dict[str, Any]:
+        return self.shard.search(vector, k, **options).to_dict()
+
+    def contains(self, ids: list[str]) -> list[bool]:
+        return self.shard.contains(ids)
+
+    def stats(self) -> dict[str, Any]:
+        return self.shard.stats()
+
+    def snapshot(self) -> int:
+        return self.shard.snapshot()
+
+
+class RegistryActor:
+    """Remote face of ``CorpusRegistry``; deleting a corpus stops its shard actors first."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = CorpusRegistry(open_store(settings))
+
+    def create(self, corpus: Corpus) -> tuple[Corpus, bool]:
+        return self.registry.create(corpus)
+
+    def get(self, name: str) -> Corpus:
+        return self.registry.get(name)
+
+    def list(self) -> list[Corpus]:
+        return self.registry.list()
+
+    def delete(self, name: str) -> Corpus:
+        corpus = self.registry.get(name)
+        for index in range(corpus.shards):
+            with contextlib.suppress(ValueError):  # never started, or already gone
+                ray.kill(ray.get_actor(shard_name(self.settings, name, index), NAMESPACE))
+        return self.registry.delete(name)
+
+
+def shard_name(settings: Settings, corpus: str, index: int) -> str:
+    return f"shard-{store_identity(settings)}-{corpus}-{index}"
+
+
+def shard_actor(settings: Settings, corpus: Corpus, index: int) -> ray.actor.ActorHandle:
+    return (
+        ray.remote(ShardActor)
+        .options(
+            name=shard_name(settings, corpus.name, index),
+            namespace=NAMESPACE,
+            get_if_exists=True,
+            lifetime="detached",
+            max_restarts=-1,
+            max_task_retries=3,
+            max_concurrency=8,
+            num_cpus=0,
+        )
+        .remote(settings, corpus, index)
+    )
+
+
+def registry_actor(settings: Settings) -> ray.actor.ActorHandle:
+    return (
+        ray.remote(RegistryActor)
+        .options(
+            name=f"corpora-{store_identity(settings)}",
+            namespace=NAMESPACE,
+            get_if_exists=True,
+            lifetime="detached",
+            max_restarts=-1,
+            max_task_retries=3,
+            num_cpus=0,
+        )
+        .remote(settings)
+    )
