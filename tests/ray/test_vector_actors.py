@@ -1,0 +1,81 @@
+"""Shard actors: congruent with the core shard, and a kill mid-ingest loses no acked id."""
+
+import asyncio
+
+import numpy as np
+import pytest
+import ray
+
+from actors.facade import Facade
+from actors.router import CorpusRouter
+from actors.vectors import ShardActor, registry_actor, shard_actor, shard_name
+from lakehouse.errors import InvalidInput
+from lakehouse.vectors.registry import make_corpus
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+DIM = 8
+
+
+def vecs(n, seed):
+    return np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+
+
+def scenario(shard: Facade) -> list:
+    out = [
+        shard.call_sync(
+            "add", [f"a{i}" for i in range(30)], vecs(30, 1), [{"i": i} for i in range(30)]
+        )
+    ]
+    out.append(shard.call_sync("add", ["a3"], vecs(1, 2), [{"i": "new"}]))
+    out.append(shard.call_sync("delete", ["a4", "nope"]))
+    out.append(shard.call_sync("search", vecs(1, 3)[0], 5))
+    out.append(
+        shard.call_sync("search", vecs(1, 3)[0], 5, filter={"i": {"$lt": 10}}, exclude_ids=["a1"])
+    )
+    try:
+        shard.call_sync("add", ["x"], np.full((1, DIM), np.nan))
+    except InvalidInput as exc:
+        out.append((type(exc).__name__, exc.status))
+    out.append(shard.call_sync("contains", ["a3", "a4"]))
+    return out
+
+
+def test_congruence_core_vs_actor(settings, tmp_path):
+    corpus = make_corpus("cong", DIM, shards=1)
+    plain = scenario(Facade(ShardActor(settings, corpus, 0)))
+    remote_settings = settings.model_copy(update={"data_dir": tmp_path / "remote"})
+    handle = shard_actor(remote_settings, corpus, 0)
+    remote = scenario(Facade(handle))
+    ray.kill(handle, no_restart=True)
+    assert plain == remote
+    assert plain[-2] == ("InvalidInput", 400)
+
+
+def test_kill_mid_ingest_every_acknowledged_id_is_searchable(settings):
+    corpus = make_corpus("killme", DIM, shards=2)
+    ray.get(registry_actor(settings).create.remote(corpus))
+    router = CorpusRouter(
+        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
+    )
+    acked: dict[str, np.ndarray] = {}
+
+    async def ingest():
+        for batch in range(12):
+            ids = [f"k{batch}-{i}" for i in range(25)]
+            v = vecs(25, 100 + batch)
+            await router.add("killme", ids, v)
+            acked.update(zip(ids, v, strict=True))
+            if batch in (3, 8):
+                victim = ray.get_actor(shard_name(settings, "killme", batch % 2), "lakehouse")
+                ray.kill(victim, no_restart=False)  # Ray restarts it; __init__ replays the log
+
+    asyncio.run(ingest())
+    assert asyncio.run(router.sizes("killme")) == len(acked) == 300
+    found = asyncio.run(router.contains("killme", list(acked)))
+    assert all(found)
+    probe = list(acked)[::37]
+    for item in probe:
+        hit = asyncio.run(router.search("killme", acked[item], 1))["hits"][0]
+        assert hit["id"] == item
+    for index in range(2):
+        ray.kill(ray.get_actor(shard_name(settings, "killme", index), "lakehouse"), no_restart=True)
