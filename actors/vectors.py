@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import psutil
 import ray
 
 from actors import NAMESPACE
@@ -44,6 +45,11 @@ class ShardActor:
 
     def snapshot(self) -> int:
         return self.shard.snapshot()
+
+    def memory(self) -> dict[str, int]:
+        """RSS and USS of this actor process (USS leaves out shared object-store pages)."""
+        info = psutil.Process().memory_full_info()
+        return {"rss": info.rss, "uss": info.uss}
 
 
 class RegistryActor:

@@ -53,7 +53,8 @@ class SearchResult:
 
 @dataclass
 class _Counters:
-    seq: int = 0
+    seq: int = 0  # applied
+    logged: int = 0
     since_snapshot: int = 0
     report: LoadReport = field(default_factory=LoadReport)
 
@@ -68,6 +69,7 @@ class VectorShard:
         self.storage = ShardStorage(store, prefix)
         self._rw = RWLock()
         self._writer = threading.Lock()  # one writer logs at a time; readers go on meanwhile
+        self._turn = threading.Condition()  # applies happen in log order
         self._state = _Counters()
         self.table = HnswTable(config)
         self._load()
@@ -91,19 +93,30 @@ class VectorShard:
 
     def snapshot(self) -> int:
         """Write a snapshot of the current state now; returns its sequence number."""
-        with self._writer:
+        with self._writer, self._turn:
+            self._turn.wait_for(lambda: self._state.seq == self._state.logged)
             return self._snapshot()
 
     def _write(self, record: WalRecord) -> None:
+        # Logging is ordered by the writer lock; applying waits for its turn. So while one
+        # batch is inserted into the index, the next one can already be logged (pipelined
+        # callers hide the log's cost behind hnswlib's insert, which releases the GIL).
         with self._writer:
-            seq = self._state.seq + 1
+            seq = self._state.logged + 1
             self.storage.append(seq, record)
-            with self._rw.write():
-                self.table.apply(record)
+            self._state.logged = seq
+        with self._turn:
+            self._turn.wait_for(lambda: self._state.seq == seq - 1)
+            try:
+                with self._rw.write():
+                    self.table.apply(record)
+            finally:  # never leave later writers waiting; the log has it for a replay
                 self._state.seq = seq
             self._state.since_snapshot += 1
-            if self._state.since_snapshot >= self.config.snapshot_every:
-                self._snapshot()
+            due = self._state.since_snapshot >= self.config.snapshot_every
+            self._turn.notify_all()
+        if due:
+            self.snapshot()
 
     def _snapshot(self) -> int:
         with tempfile.TemporaryDirectory() as tmp:
@@ -172,4 +185,5 @@ class VectorShard:
             report.replayed += 1
             self._state.seq = seq
         self._state.seq = max(self._state.seq, self.storage.last_seq())
+        self._state.logged = self._state.seq
         self._state.since_snapshot = report.replayed
