@@ -8,7 +8,17 @@ import lakehouse
 from deployments.assistant import Assistant
 from deployments.edge import EdgeMiddleware
 from deployments.errors import install_error_handlers
-from deployments.routes import catalog, health, ingest, llm, sql, storage, vectors
+from deployments.routes import (
+    catalog,
+    health,
+    ingest,
+    llm,
+    observer,
+    pathway,
+    sql,
+    storage,
+    vectors,
+)
 from deployments.services import Services
 
 DESCRIPTION = """
@@ -27,7 +37,7 @@ def create_api(services: Services) -> FastAPI:
     app = FastAPI(title="Lakehouse on Ray", version=lakehouse.__version__, description=DESCRIPTION)
     app.state.services = services
     app.state.assistant = Assistant(services)
-    for module in (health, storage, catalog, ingest, sql, llm, vectors):
+    for module in (health, storage, catalog, ingest, sql, llm, vectors, pathway, observer):
         app.include_router(module.router)
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, settings=services.settings)

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 
 from actors.catalog import catalog_actor
 from actors.facade import Facade
+from actors.observer import observer_actor
+from actors.pathway import pathway_actor
 from actors.router import CorpusRouter
 from actors.vectors import registry_actor, shard_actor
 from deployments.api import create_api
@@ -21,6 +23,8 @@ class LakehouseIngress:
     def __init__(self, settings: Settings) -> None:
         logging.basicConfig(level=logging.INFO)
         self.services = Services.build(settings, Facade(catalog_actor(settings)))
+        self.services.pathway = Facade(pathway_actor(settings))
+        self.services.observer = Facade(observer_actor(settings))
         self.services.vectors = CorpusRouter(
             Facade(registry_actor(settings)),
             lambda corpus, index: Facade(shard_actor(settings, corpus, index)),

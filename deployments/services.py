@@ -39,6 +39,10 @@ class Services:
     manifests: dict[str, Manifest] = field(default_factory=dict)
     vectors: CorpusRouter | None = None
     embedder: Any = None
+    # the pathway store and the observer ring: actor facades in a replica, plain cores in
+    # tests; None where a caller builds Services without them
+    pathway: Facade | None = None
+    observer: Facade | None = None
     _generation: int = -1
     _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _watcher: asyncio.Task | None = None

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -51,6 +51,14 @@ class Settings(BaseSettings):
 
     # LLM safety net
     roster_dataset: str = "workers"
+
+    # observer ring and span export (off by default)
+    observer_capacity: int = Field(default=10_000, ge=1, le=10_000_000)
+    export_target: Literal["off", "otlp", "langfuse"] = "off"
+    export_endpoint: str = ""
+    export_public_key: str = ""
+    export_secret_key: SecretStr = SecretStr("")
+    export_timeout_s: float = Field(default=5.0, gt=0, le=120)
 
     # HTTP
     host: str = "127.0.0.1"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import abc
+import heapq
 import os
 import threading
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ class EventSink(abc.ABC):
 
     @abc.abstractmethod
     def load(self, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """The last ``limit`` readable events and how many damaged lines were skipped.
+        """The ``limit`` newest readable events (by id) and how many damaged lines were skipped.
 
         Each event is ``{"id", "ts", "kind", "data_json", "trace_id"}``.
         """
@@ -56,8 +56,11 @@ class JsonlFileSink(EventSink):
             self._fh.flush()
 
     def load(self, limit: int) -> tuple[list[dict[str, Any]], int]:
-        kept: deque[dict[str, Any]] = deque(maxlen=limit)
+        # The newest by id, not the last lines: concurrent writers persist outside the
+        # ring's lock, so the file's order is only roughly the order of the ids.
+        kept: list[tuple[int, int, dict[str, Any]]] = []  # min-heap of (id, line, record)
         skipped = [0]
+        seen = 0
 
         def overlong(_lineno: int) -> None:
             skipped[0] += 1
@@ -70,9 +73,14 @@ class JsonlFileSink(EventSink):
                     rec = _parse(line)
                     if rec is None:
                         skipped[0] += 1
-                    else:
-                        kept.append(rec)
-        return list(kept), skipped[0]
+                        continue
+                    seen += 1
+                    entry = (rec["id"], seen, rec)  # (id, line) is unique: dicts never compare
+                    if len(kept) < limit:
+                        heapq.heappush(kept, entry)
+                    elif entry[:2] > kept[0][:2]:
+                        heapq.heapreplace(kept, entry)
+        return [rec for _, _, rec in sorted(kept, key=lambda e: e[:2])], skipped[0]
 
     def close(self) -> None:
         with self._lock:

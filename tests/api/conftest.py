@@ -8,6 +8,8 @@ import pytest
 
 from actors.catalog import CatalogActor
 from actors.facade import Facade
+from actors.observer import ObserverActor
+from actors.pathway import PathwayActor
 from deployments.api import create_api
 from deployments.services import Services
 
@@ -19,6 +21,8 @@ def make_client(settings, client=LOOPBACK, headers=None, chat=None):
     from starlette.testclient import TestClient
 
     services = Services.build(settings, Facade(CatalogActor(settings)), chat=chat)
+    services.pathway = Facade(PathwayActor(settings))
+    services.observer = Facade(ObserverActor(settings))
     return TestClient(create_api(services), client=client, headers=headers or {}), services
 
 

@@ -1,0 +1,116 @@
+"""The observer actor: one ring of recent events per deployment, and their export.
+
+A thin shell over ``lakehouse.observer.ObserverRing``, persisted best-effort to
+``<data_dir>/logs/observer.jsonl`` (reloaded in ``__init__``, so a restarted actor starts
+with the latest events) and, when ``LAKEHOUSE_EXPORT_TARGET`` is set, shipped to an OTLP
+collector or Langfuse by a background flush. Named ``observer-<store id>`` in the
+``lakehouse`` namespace, detached, restarted by Ray (``max_restarts=-1``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import ray
+
+from actors import NAMESPACE
+from lakehouse.observer import (
+    KIND_WORKFLOW_NODE,
+    KIND_WORKFLOW_RUN,
+    Event,
+    ExportConfig,
+    Exporter,
+    JsonlFileSink,
+    ObserverRing,
+)
+from lakehouse.settings import Settings
+from lakehouse.storage.factory import store_identity
+
+ACTOR_PREFIX = "observer"
+SINK_FILE = "observer.jsonl"
+EXPORT_INTERVAL_S = 2.0
+# A workflow's node and run events are exported as one span tree (``export_run``), not
+# one loose span each.
+_RUN_KINDS = frozenset({KIND_WORKFLOW_NODE, KIND_WORKFLOW_RUN})
+log = logging.getLogger(__name__)
+
+
+class ObserverActor:
+    """Remote face of ``ObserverRing`` (and its ``Exporter``); straight calls into the core."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.sink = JsonlFileSink(settings.logs_dir / SINK_FILE)
+        self.ring = ObserverRing(settings.observer_capacity, sink=self.sink)
+        self.exporter = Exporter(export_config(settings))
+        self.exporter.start(EXPORT_INTERVAL_S)
+        log.info("observer actor up: %s", self.ring.stats())
+
+    def emit(
+        self,
+        kind: str,
+        data: Mapping[str, Any] | None = None,
+        trace_id: str | None = None,
+        ts: float | None = None,
+    ) -> Event:
+        event = self.ring.emit(kind, data, trace_id=trace_id, ts=ts)
+        if kind not in _RUN_KINDS:
+            self.exporter.submit(events=[event])
+        return event
+
+    def query(
+        self,
+        kind: str | None = None,
+        trace_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        return self.ring.query(kind=kind, trace_id=trace_id, since=since, until=until, limit=limit)
+
+    def export_run(self, run: Mapping[str, Any]) -> None:
+        """Queue a workflow run (``RunResult.to_dict()``) for export as a span tree."""
+        self.exporter.submit(runs=[run])
+
+    def stats(self) -> dict[str, Any]:
+        return {"ring": self.ring.stats(), "export": self.exporter.stats()}
+
+    def close(self) -> None:
+        self.exporter.close()
+        self.sink.close()
+
+
+def export_config(settings: Settings) -> ExportConfig:
+    """The exporter's config; ``InvalidInput`` for a target without its endpoint or keys."""
+    return ExportConfig(
+        target=settings.export_target,
+        endpoint=settings.export_endpoint,
+        public_key=settings.export_public_key,
+        secret_key=settings.export_secret_key.get_secret_value(),
+        timeout_s=settings.export_timeout_s,
+    )
+
+
+def observer_actor(settings: Settings) -> ray.actor.ActorHandle:
+    """Get the observer actor, creating it on first use (safe to call from many replicas)."""
+    export_config(settings)  # a bad export setting fails here, not in a restart loop
+    return (
+        ray.remote(ObserverActor)
+        .options(
+            name=actor_name(settings),
+            namespace=NAMESPACE,
+            get_if_exists=True,
+            lifetime="detached",
+            max_restarts=-1,
+            max_task_retries=3,
+            num_cpus=0,
+            # threads: every HTTP request emits here; the ring takes one short lock
+            max_concurrency=32,
+        )
+        .remote(settings)
+    )
+
+
+def actor_name(settings: Settings) -> str:
+    return f"{ACTOR_PREFIX}-{store_identity(settings)}"
