@@ -10,6 +10,7 @@ from deployments.edge import EdgeMiddleware
 from deployments.errors import install_error_handlers
 from deployments.routes import (
     catalog,
+    embed,
     health,
     ingest,
     llm,
@@ -37,7 +38,8 @@ def create_api(services: Services) -> FastAPI:
     app = FastAPI(title="Lakehouse on Ray", version=lakehouse.__version__, description=DESCRIPTION)
     app.state.services = services
     app.state.assistant = Assistant(services)
-    for module in (health, storage, catalog, ingest, sql, llm, vectors, pathway, observer):
+    routers = (health, storage, catalog, ingest, sql, llm, embed, vectors, pathway, observer)
+    for module in routers:
         app.include_router(module.router)
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, settings=services.settings)

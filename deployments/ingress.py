@@ -14,6 +14,8 @@ from actors.router import CorpusRouter
 from actors.vectors import registry_actor, shard_actor
 from deployments.api import create_api
 from deployments.services import Services
+from lakehouse.embed import EmbedConfig
+from lakehouse.embed.lazy import LazyEmbedder
 from lakehouse.settings import Settings
 
 
@@ -25,6 +27,8 @@ class LakehouseIngress:
         self.services = Services.build(settings, Facade(catalog_actor(settings)))
         self.services.pathway = Facade(pathway_actor(settings))
         self.services.observer = Facade(observer_actor(settings))
+        models = settings.data_dir.resolve() / "models"
+        self.services.embedder = LazyEmbedder(EmbedConfig.from_env(cache_dir=models))
         self.services.vectors = CorpusRouter(
             Facade(registry_actor(settings)),
             lambda corpus, index: Facade(shard_actor(settings, corpus, index)),

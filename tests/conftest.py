@@ -78,3 +78,9 @@ def ray_session(tmp_path_factory) -> Iterator[None]:
 
     serve.shutdown()
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """One ONNX export of the embedding model per test session, shared by every test."""
+    return tmp_path_factory.mktemp("models")

@@ -1,0 +1,37 @@
+"""``POST /v1/embed``: texts → unit vectors with the configured embedder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from deployments.models import ERRORS
+from deployments.routes.deps import services
+from deployments.services import Services
+
+router = APIRouter(tags=["embed"], responses=ERRORS)
+
+
+class EmbedRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[str] = Field(min_length=1, max_length=256)
+    kind: str = Field(default="document", pattern="^(document|query)$")
+
+
+@router.post(
+    "/v1/embed",
+    summary="Embed texts",
+    description=(
+        "In-process all-MiniLM-L6-v2 (ONNX, int8; 384-d) by default, or Ollama with "
+        "`LAKEHOUSE_EMBED_BACKEND=ollama`. `kind` picks the document or query prefix where "
+        "the model has them. Rows are L2-normalised."
+    ),
+)
+async def embed(body: EmbedRequest, svc: Services = Depends(services)) -> dict[str, Any]:
+    embed_fn = svc.embed_queries if body.kind == "query" else svc.embed_documents
+    vectors = await embed_fn(body.texts)
+    embedder = svc.embedder
+    return {"model": embedder.name, "dim": embedder.dim, "vectors": vectors.tolist()}

@@ -1,0 +1,186 @@
+"""Bulk embedding: a catalog dataset's rows → text → vectors → the corpus's shard actors.
+
+    python -m lakehouse.jobs.bulk_embed --dataset workers --corpus workers
+    ray job submit --working-dir . -- python -m lakehouse.jobs.bulk_embed --dataset workers
+
+Ray Data reads the dataset's Parquet, a class UDF skips rows whose ids are already indexed
+(so a re-run is idempotent and a killed job resumes where it stopped), a class UDF embeds
+(``--concurrency`` embedders of ``--batch-size`` rows, ``--num-gpus`` each when configured),
+and a class UDF writes the vectors to the shard actors in batches. Ray Data shows the
+progress bar; a summary (rows, seconds, rows/s) closes the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import ray
+from ray.data import ActorPoolStrategy
+
+from actors import NAMESPACE
+from actors.catalog import catalog_actor
+from actors.facade import Facade
+from actors.router import CorpusRouter
+from actors.vectors import registry_actor, shard_actor
+from lakehouse.embed import EmbedConfig, open_embedder
+from lakehouse.settings import Settings
+from lakehouse.storage import open_store
+from lakehouse.vectors.registry import make_corpus
+
+META_COLUMNS = ("role", "city", "state", "shift", "available", "years_experience", "rating")
+
+
+def row_text(row: dict[str, Any]) -> str:
+    """The text a worker profile is embedded as."""
+    return (
+        f"{row.get('role', '')}. Skills: {row.get('skills', '')}. "
+        f"Certifications: {row.get('certifications', '')}. {row.get('resume', '')}"
+    )
+
+
+@dataclass
+class JobArgs:
+    dataset: str = "workers"
+    corpus: str = "workers"
+    id_column: str = "worker_id"
+    shards: int = 2
+    batch_size: int = 64
+    concurrency: int = 1
+    num_gpus: float = 0.0
+    embed_cpus: float = 0.5
+    write_batch: int = 1000
+    limit: int | None = None
+
+
+class _RouterUser:
+    def __init__(self, settings: Settings) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.router = CorpusRouter(
+            Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
+        )
+
+
+class SkipIndexed(_RouterUser):
+    """Drops rows whose id the corpus already holds."""
+
+    def __init__(self, settings: Settings, corpus: str, id_column: str) -> None:
+        super().__init__(settings)
+        self.corpus, self.id_column = corpus, id_column
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ids = [str(i) for i in batch[self.id_column]]
+        present = self.loop.run_until_complete(self.router.contains(self.corpus, ids))
+        keep = ~np.asarray(present, dtype=bool)
+        return {name: column[keep] for name, column in batch.items()}
+
+
+class Embed:
+    """Row batches → ``vector`` column (one embedder per UDF instance)."""
+
+    def __init__(self, config: EmbedConfig) -> None:
+        self.embedder = open_embedder(config)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = [
+            dict(zip(batch, values, strict=True)) for values in zip(*batch.values(), strict=True)
+        ]
+        vectors = self.embedder.embed_documents([row_text(r) for r in rows])
+        return {**batch, "vector": np.asarray(vectors, dtype=np.float32)}
+
+
+class Write(_RouterUser):
+    """Vectors and metadata → the shard actors; returns how many rows were written."""
+
+    def __init__(self, settings: Settings, corpus: str, id_column: str) -> None:
+        super().__init__(settings)
+        self.corpus, self.id_column = corpus, id_column
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ids = [str(i) for i in batch[self.id_column]]
+        meta = [
+            {c: _plain(batch[c][i]) for c in META_COLUMNS if c in batch} for i in range(len(ids))
+        ]
+        if ids:
+            self.loop.run_until_complete(self.router.add(self.corpus, ids, batch["vector"], meta))
+        return {"written": np.asarray([len(ids)])}
+
+
+def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | None = None) -> dict:
+    """Run the job on the connected Ray cluster; returns the summary."""
+    settings = settings or Settings()
+    embed = embed or EmbedConfig.from_env(cache_dir=settings.data_dir.resolve() / "models")
+    started = time.perf_counter()
+    manifest = ray.get(catalog_actor(settings).get.remote(args.dataset))
+    path = str(open_store(settings).local_path(manifest.object_key))
+    dim = open_embedder(embed).dim  # also exports the model once, before the workers start
+    corpus = make_corpus(args.corpus, dim, "cosine", args.shards)
+    ray.get(registry_actor(settings).create.remote(corpus))
+    ds = ray.data.read_parquet(path)
+    if args.limit:
+        ds = ds.limit(args.limit)
+    router_args = (settings, args.corpus, args.id_column)
+    # the skip and write stages only wait on shard actors: a sliver of CPU each, so the
+    # embedders get the cores (three whole-CPU stages would deadlock a 2-core machine)
+    writes = {
+        "batch_size": args.write_batch,
+        "batch_format": "numpy",
+        "compute": ActorPoolStrategy(size=1),
+        "num_cpus": 0.1,
+    }
+    gpus = {"num_gpus": args.num_gpus} if args.num_gpus else {}
+    # Ray Data's read tasks take a whole CPU (2.60 ignores a smaller request); embedders that
+    # also asked for whole CPUs would starve them on a 2-core node. onnxruntime's threads
+    # are not bound by this number, it only steers scheduling.
+    ds = ds.map_batches(SkipIndexed, fn_constructor_args=router_args, **writes)
+    ds = ds.map_batches(
+        Embed,
+        fn_constructor_args=(embed,),
+        batch_size=args.batch_size,
+        batch_format="numpy",
+        compute=ActorPoolStrategy(size=args.concurrency),
+        num_cpus=args.embed_cpus,
+        **gpus,
+    )
+    ds = ds.map_batches(Write, fn_constructor_args=router_args, **writes)
+    written = int(sum(int(b["written"].sum()) for b in ds.iter_batches(batch_format="numpy")))
+    seconds = time.perf_counter() - started
+    total = min(args.limit or manifest.row_count, manifest.row_count)
+    return {
+        "dataset": args.dataset,
+        "corpus": args.corpus,
+        "rows_total": total,
+        "rows_embedded": written,
+        "rows_skipped_already_indexed": total - written,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(written / seconds, 1) if seconds else None,
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Embed a catalog dataset into a corpus")
+    for name, default in asdict(JobArgs()).items():
+        kind = type(default) if default is not None else int
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
+    args = JobArgs(**vars(parser.parse_args(argv)))
+    if not ray.is_initialized():
+        ray.init(namespace=NAMESPACE, ignore_reinit_error=True)
+    summary = run(args)
+    print(json.dumps(summary, indent=2))
+    print(
+        f"embedded {summary['rows_embedded']} rows ({summary['rows_skipped_already_indexed']} "
+        f"already indexed) in {summary['seconds']} s, {summary['rows_per_s']} rows/s"
+    )
+
+
+if __name__ == "__main__":
+    main()

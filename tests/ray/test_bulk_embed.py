@@ -1,0 +1,64 @@
+"""The Ray Data bulk job: embeds a catalog dataset into a corpus, skips what is indexed."""
+
+from pathlib import Path
+
+import pytest
+import ray
+
+from actors.catalog import catalog_actor
+from actors.vectors import shard_name
+from lakehouse.embed import EmbedConfig
+from lakehouse.ingest import csv_to_parquet
+from lakehouse.jobs.bulk_embed import JobArgs, run
+from lakehouse.staffing import write_csv
+from lakehouse.storage import open_store
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+
+def test_bulk_embed_is_resumable_and_idempotent(settings, tmp_path, model_cache):
+    csv = tmp_path / "w.csv"
+    write_csv(csv, 240)
+    conv = csv_to_parquet(csv, tmp_path / "w.parquet", max_bytes=1 << 30)
+    open_store(settings).put_file("staging/w.parquet", Path(conv.path))
+    ray.get(
+        catalog_actor(settings).register.remote(
+            "workers", conv.columns, conv.row_count, "staging/w.parquet"
+        )
+    )
+    embed = EmbedConfig(cache_dir=model_cache)
+    args = JobArgs(dataset="workers", corpus="workers", shards=2, write_batch=50, batch_size=32)
+
+    partial = run(
+        JobArgs(**{**args.__dict__, "limit": 100}), settings, embed
+    )  # as if killed part-way
+    assert partial["rows_embedded"] == 100
+    rest = run(args, settings, embed)
+    assert rest["rows_embedded"] == 140 and rest["rows_skipped_already_indexed"] == 100
+    again = run(args, settings, embed)
+    assert again["rows_embedded"] == 0 and again["rows_skipped_already_indexed"] == 240
+
+    from actors.facade import Facade
+    from actors.router import CorpusRouter
+    from actors.vectors import registry_actor, shard_actor
+
+    router = CorpusRouter(
+        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
+    )
+    import asyncio
+
+    assert asyncio.run(router.sizes("workers")) == 240
+    query = open_embedder_query(embed, "forklift driver who moves pallets")
+    hits = asyncio.run(router.search("workers", query, 5))["hits"]
+    assert any(h["metadata"]["role"] in ("Forklift Operator", "Warehouse Associate") for h in hits)
+    for index in range(2):
+        ray.kill(
+            ray.get_actor(shard_name(settings, "workers", index), "lakehouse"), no_restart=True
+        )
+
+
+def open_embedder_query(config, text):
+    from lakehouse.embed import open_embedder
+
+    with open_embedder(config) as embedder:
+        return embedder.embed_query([text])[0]
