@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 ROWS   ?= 20000
+EMBED_ROWS ?= 5000
 
 .PHONY: run test lint format bench clean
 
@@ -21,7 +22,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
-	$(BIN)/python -m deployments.demo --rows $(ROWS)
+	$(BIN)/python -m deployments.demo --rows $(ROWS) --embed-rows $(EMBED_ROWS)
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .

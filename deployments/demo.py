@@ -58,6 +58,7 @@ def main() -> None:
             _ingest(client, csv_path)
             for title, sql in DEMO_QUERIES:
                 _show(client, title, sql)
+            _embed_and_search(client, args.embed_rows)
     print()
     print(f"API docs:       {url}/docs")
     print(f"Ray dashboard:  {running.dashboard_url or 'not started'}")
@@ -106,6 +107,30 @@ def _show(client, title: str, sql: str) -> None:
         print("  " + " | ".join(str(v) for v in row))
 
 
+def _embed_and_search(client, rows: int) -> None:
+    """Run the bulk embed job on the sample, then ask a few labelled staffing queries."""
+    from lakehouse.jobs.bulk_embed import JobArgs, run
+    from lakehouse.staffing import LABELLED_QUERIES
+
+    print(f"\n-- embedding up to {rows} worker profiles into corpus 'workers' (Ray Data job)")
+    summary = run(JobArgs(dataset="workers", corpus="workers", limit=rows))
+    print(
+        f"embedded {summary['rows_embedded']} rows ({summary['rows_skipped_already_indexed']} "
+        f"already indexed) in {summary['seconds']} s, {summary['rows_per_s']} rows/s"
+    )
+    for item in LABELLED_QUERIES[:: max(1, len(LABELLED_QUERIES) // 4)][:4]:
+        body = {"text": item["query"], "k": 3}
+        resp = client.post("/v1/vectors/corpora/workers/search", json=body)
+        resp.raise_for_status()
+        want = ", ".join(item["roles"]) or "none (out of domain)"
+        print(f"\n-- {item['query']!r}  (expect: {want})")
+        for hit in resp.json()["hits"]:
+            meta = hit["metadata"]
+            print(
+                f"  {hit['score']:.3f}  {hit['id']}  {meta['role']}, {meta['city']} {meta['state']}"
+            )
+
+
 def _wait_for_interrupt() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -118,6 +143,7 @@ def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the Lakehouse demo")
     parser.add_argument("--rows", type=int, default=20_000, help="worker profiles to generate")
     parser.add_argument("--serve-only", action="store_true", help="serve, no demo data")
+    parser.add_argument("--embed-rows", type=int, default=5_000, help="profiles to embed")
     return parser.parse_args()
 
 

@@ -53,7 +53,7 @@ class JobArgs:
     batch_size: int = 64
     concurrency: int = 1
     num_gpus: float = 0.0
-    embed_cpus: float = 0.5
+    embed_cpus: float = 0.25
     write_batch: int = 1000
     limit: int | None = None
 
@@ -131,12 +131,13 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
         "batch_size": args.write_batch,
         "batch_format": "numpy",
         "compute": ActorPoolStrategy(size=1),
-        "num_cpus": 0.1,
+        "num_cpus": 0.05,
     }
     gpus = {"num_gpus": args.num_gpus} if args.num_gpus else {}
-    # Ray Data's read tasks take a whole CPU (2.60 ignores a smaller request); embedders that
-    # also asked for whole CPUs would starve them on a 2-core node. onnxruntime's threads
-    # are not bound by this number, it only steers scheduling.
+    # Ray Data's list and read tasks take a whole CPU each (2.60 ignores a smaller request);
+    # embedders and Serve replicas asking for whole CPUs would starve them on a 2-core node,
+    # so the embedders ask for a quarter. onnxruntime's threads are not bound by this
+    # number; it only steers scheduling (raise --embed-cpus on big or GPU nodes).
     ds = ds.map_batches(SkipIndexed, fn_constructor_args=router_args, **writes)
     ds = ds.map_batches(
         Embed,
