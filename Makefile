@@ -37,8 +37,18 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.dev
+$(VENV)/.bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@ $(VENV)/.dev $(VENV)/.runtime
+
+# every benchmark, one after another (about 15 minutes on 2 cores); results in bench/results/
+bench: $(VENV)/.bench
 	$(BIN)/python bench/lakehouse.py
+	$(BIN)/python bench/embed.py
+	$(BIN)/python bench/vectors.py
+	$(BIN)/python bench/vectors.py --staffing 20000
+	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/pathway.py
 
 clean:
 	rm -rf $(VENV) data bench/results/*.tmp
