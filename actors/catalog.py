@@ -14,7 +14,7 @@ from typing import Any
 
 import ray
 
-from actors import NAMESPACE
+from actors import stateful_actor
 from lakehouse.catalog import Catalog, Column, Manifest
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
@@ -72,23 +72,9 @@ class CatalogActor:
 
 
 def catalog_actor(settings: Settings) -> ray.actor.ActorHandle:
-    """Get the catalog actor, creating it on first use (safe to call from many replicas)."""
-    return (
-        ray.remote(CatalogActor)
-        .options(
-            name=actor_name(settings),
-            namespace=NAMESPACE,
-            get_if_exists=True,
-            lifetime="detached",
-            max_restarts=-1,
-            max_task_retries=3,
-            num_cpus=0,
-            # threads, so long polls (wait_for_change) never block registers or reads;
-            # the core catalog serialises its writes with a lock
-            max_concurrency=64,
-        )
-        .remote(settings)
-    )
+    """The catalog actor. Threaded, so long polls (``wait_for_change``) never block
+    registers or reads; the core catalog serialises its writes with a lock."""
+    return stateful_actor(CatalogActor, actor_name(settings), settings, max_concurrency=64)
 
 
 def actor_name(settings: Settings) -> str:

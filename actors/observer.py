@@ -15,7 +15,7 @@ from typing import Any
 
 import ray
 
-from actors import NAMESPACE
+from actors import stateful_actor
 from lakehouse.observer import (
     KIND_WORKFLOW_NODE,
     KIND_WORKFLOW_RUN,
@@ -93,23 +93,10 @@ def export_config(settings: Settings) -> ExportConfig:
 
 
 def observer_actor(settings: Settings) -> ray.actor.ActorHandle:
-    """Get the observer actor, creating it on first use (safe to call from many replicas)."""
+    """The observer actor. Threaded: every HTTP request emits here; the ring takes one
+    short lock."""
     export_config(settings)  # a bad export setting fails here, not in a restart loop
-    return (
-        ray.remote(ObserverActor)
-        .options(
-            name=actor_name(settings),
-            namespace=NAMESPACE,
-            get_if_exists=True,
-            lifetime="detached",
-            max_restarts=-1,
-            max_task_retries=3,
-            num_cpus=0,
-            # threads: every HTTP request emits here; the ring takes one short lock
-            max_concurrency=32,
-        )
-        .remote(settings)
-    )
+    return stateful_actor(ObserverActor, actor_name(settings), settings, max_concurrency=32)
 
 
 def actor_name(settings: Settings) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import ray
 
-from actors import NAMESPACE
+from actors import stateful_actor
 from lakehouse.pathway import History, ObjectStoreLog, PathwayLimits, PathwayStore, SearchHit, Trace
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
@@ -97,23 +97,9 @@ class PathwayActor:
 
 
 def pathway_actor(settings: Settings) -> ray.actor.ActorHandle:
-    """Get the pathway actor, creating it on first use (safe to call from many replicas)."""
-    return (
-        ray.remote(PathwayActor)
-        .options(
-            name=actor_name(settings),
-            namespace=NAMESPACE,
-            get_if_exists=True,
-            lifetime="detached",
-            max_restarts=-1,
-            max_task_retries=3,  # reads only: writes opt out above
-            num_cpus=0,
-            # threads: reads run side by side with a write's object-store round trip;
-            # the core store serialises its state changes with one lock
-            max_concurrency=16,
-        )
-        .remote(settings)
-    )
+    """The pathway actor. Retries are for reads only (writes opt out above); threaded so
+    reads run beside a write's object-store round trip, the core store holding one lock."""
+    return stateful_actor(PathwayActor, actor_name(settings), settings, max_concurrency=16)
 
 
 def actor_name(settings: Settings) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import psutil
 import ray
 
-from actors import NAMESPACE
+from actors import NAMESPACE, stateful_actor
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
 from lakehouse.storage.factory import store_identity
@@ -81,33 +81,10 @@ def shard_name(settings: Settings, corpus: str, index: int) -> str:
 
 
 def shard_actor(settings: Settings, corpus: Corpus, index: int) -> ray.actor.ActorHandle:
-    return (
-        ray.remote(ShardActor)
-        .options(
-            name=shard_name(settings, corpus.name, index),
-            namespace=NAMESPACE,
-            get_if_exists=True,
-            lifetime="detached",
-            max_restarts=-1,
-            max_task_retries=3,
-            max_concurrency=8,
-            num_cpus=0,
-        )
-        .remote(settings, corpus, index)
-    )
+    """A shard actor; threaded so searches run side by side (the shard's RW lock)."""
+    name = shard_name(settings, corpus.name, index)
+    return stateful_actor(ShardActor, name, settings, corpus, index, max_concurrency=8)
 
 
 def registry_actor(settings: Settings) -> ray.actor.ActorHandle:
-    return (
-        ray.remote(RegistryActor)
-        .options(
-            name=f"corpora-{store_identity(settings)}",
-            namespace=NAMESPACE,
-            get_if_exists=True,
-            lifetime="detached",
-            max_restarts=-1,
-            max_task_retries=3,
-            num_cpus=0,
-        )
-        .remote(settings)
-    )
+    return stateful_actor(RegistryActor, f"corpora-{store_identity(settings)}", settings)

@@ -188,19 +188,45 @@ def text_queries(url: str, name: str, texts: list[str]) -> dict | None:
     return percentiles(lat)
 
 
+def staffing(n: int, queries: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Real embeddings of ``n`` staffing profiles (as the bulk job builds their text), the
+    labelled queries plus profile-like queries, and the embedding rate."""
+    import pyarrow as pa
+
+    from lakehouse.embed import EmbedConfig, open_embedder
+    from lakehouse.jobs.bulk_embed import row_text
+    from lakehouse.staffing import LABELLED_QUERIES, generate_batches
+
+    rows = pa.Table.from_batches(list(generate_batches(n + queries, seed=11))).to_pylist()
+    texts = [row_text(r) for r in rows]
+    with open_embedder(EmbedConfig(cache_dir=ROOT / "data" / "models")) as embedder:
+        started = time.perf_counter()
+        data = embedder.embed_documents(texts[:n])
+        rate = n / (time.perf_counter() - started)
+        asked = [q["query"] for q in LABELLED_QUERIES] + texts[n:]
+        return data, embedder.embed_query(asked[:queries]), rate
+
+
 def main() -> None:
     args = _parse()
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    data = clustered(args.n, args.dim)
-    queries = clustered(args.queries, args.dim, seed=1)
+    embed_rate = None
+    if args.staffing:
+        data, queries, embed_rate = staffing(args.staffing, args.queries)
+        args.n, args.dim = data.shape
+    else:
+        data = clustered(args.n, args.dim)
+        queries = clustered(args.queries, args.dim, seed=1)
     path = WORK / "vectors.npy"
     np.save(path, data)
     np.save(WORK / "queries.npy", queries)
     result = {
+        "data": "staffing embeddings" if args.staffing else "clustered unit vectors",
         "n": args.n,
         "dim": args.dim,
         "params": {"M": M, "ef_construction": EF_C, "ef_search": EF_S},
+        "embed_rows_per_s": embed_rate,
     }
     result["raw_hnswlib"] = raw_hnswlib(path, WORK / "queries.npy")
     result["chroma"] = None if args.no_chroma else chroma(path)
@@ -228,7 +254,7 @@ def main() -> None:
         "search_http_p50_over_health_p50": round(ours["search_http"]["p50_ms"] / ours["health_http"]["p50_ms"], 2),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"vectors-{args.dim}d.json"
+    out = RESULTS / ("vectors-staffing.json" if args.staffing else f"vectors-{args.dim}d.json")
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(f"wrote {out}")
@@ -241,6 +267,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--shards", type=int, default=1)
     parser.add_argument("--no-chroma", action="store_true")
+    parser.add_argument("--staffing", type=int, default=0, help="N real staffing embeddings")
     return parser.parse_args()
 
 
