@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -81,10 +82,16 @@ for s in range(0, len(v), {BATCH}):
 el = time.perf_counter() - t
 print(json.dumps({{"adds_per_s": len(v) / el, "seconds": el}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = subprocess.run([_chroma_python(), "-c", code], capture_output=True, text=True)
     if out.returncode:
         return {"error": out.stderr.strip().splitlines()[-1][:300] if out.stderr else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _chroma_python() -> str:
+    """Chroma runs from its own venv (``make bench`` builds ``.venv-chroma``)."""
+    own = ROOT / ".venv-chroma" / "bin" / "python"
+    return os.environ.get("BENCH_CHROMA_PYTHON") or (str(own) if own.exists() else sys.executable)
 
 
 def exact_top10(data: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -230,8 +237,6 @@ def main() -> None:
     }
     result["raw_hnswlib"] = raw_hnswlib(path, WORK / "queries.npy")
     result["chroma"] = None if args.no_chroma else chroma(path)
-    import os
-
     from deployments.launch import start
 
     os.environ["LAKEHOUSE_DATA_DIR"] = str(WORK / "serve-data")
