@@ -74,7 +74,7 @@ def chroma(path: Path) -> dict:
 import json, time, numpy as np, chromadb
 v = np.load({str(path)!r})
 client = chromadb.EphemeralClient()
-col = client.create_collection("b", configuration={{"hnsw": {{"space": "cosine", "max_neighbors": {M}, "ef_construction": {EF_C}}}}})
+col = client.create_collection("bench", configuration={{"hnsw": {{"space": "cosine", "max_neighbors": {M}, "ef_construction": {EF_C}}}}})
 ids = [str(i) for i in range(len(v))]
 t = time.perf_counter()
 for s in range(0, len(v), {BATCH}):
