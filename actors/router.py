@@ -91,8 +91,15 @@ class CorpusRouter:
         query = check.check_query(vector, corpus.dim)[0]
         check.check_k(k, 1000)
         compile_filter(options.get("filter"))  # refuse a bad filter before fanning out
+        per_shard = {s: options for s in range(corpus.shards)}
+        if options.get("allow_ids") is not None:  # each shard needs only its own allowed ids
+            allowed = _split(list(options["allow_ids"]), corpus.shards)
+            per_shard = {
+                s: {**options, "allow_ids": [options["allow_ids"][i] for i in rows]}
+                for s, rows in allowed.items()
+            }
         parts = await asyncio.gather(
-            *(self._call(corpus, s, "search", query, k, **options) for s in range(corpus.shards))
+            *(self._call(corpus, s, "search", query, k, **kw) for s, kw in per_shard.items())
         )
         hits = sorted((h for p in parts for h in p["hits"]), key=lambda h: -h["score"])[:k]
         return {"hits": hits, "complete": len(hits) == k}

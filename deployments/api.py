@@ -14,6 +14,7 @@ from deployments.routes import (
     health,
     ingest,
     llm,
+    matrix,
     observer,
     pathway,
     sql,
@@ -38,7 +39,19 @@ def create_api(services: Services) -> FastAPI:
     app = FastAPI(title="Lakehouse on Ray", version=lakehouse.__version__, description=DESCRIPTION)
     app.state.services = services
     app.state.assistant = Assistant(services)
-    routers = (health, storage, catalog, ingest, sql, llm, embed, vectors, pathway, observer)
+    routers = (
+        health,
+        storage,
+        catalog,
+        ingest,
+        sql,
+        llm,
+        embed,
+        vectors,
+        matrix,
+        pathway,
+        observer,
+    )
     for module in routers:
         app.include_router(module.router)
     install_error_handlers(app)

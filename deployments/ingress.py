@@ -16,6 +16,7 @@ from deployments.api import create_api
 from deployments.services import Services
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
+from lakehouse.matrix import MatrixSearch
 from lakehouse.settings import Settings
 
 
@@ -32,6 +33,9 @@ class LakehouseIngress:
         self.services.vectors = CorpusRouter(
             Facade(registry_actor(settings)),
             lambda corpus, index: Facade(shard_actor(settings, corpus, index)),
+        )
+        self.services.matrix = MatrixSearch(
+            self.services.vectors, self.services.embed_queries, self.services.store
         )
 
     def __serve_build_asgi_app__(self) -> FastAPI:

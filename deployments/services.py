@@ -43,6 +43,7 @@ class Services:
     # tests; None where a caller builds Services without them
     pathway: Facade | None = None
     observer: Facade | None = None
+    matrix: Any = None  # lakehouse.matrix.MatrixSearch over ``vectors`` (the repeat cache)
     _generation: int = -1
     _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _watcher: asyncio.Task | None = None

@@ -83,8 +83,11 @@ async def list_corpora(svc: Services = Depends(services)) -> dict[str, Any]:
 
 @router.delete("/corpora/{name}", status_code=204, summary="Delete a corpus and its data")
 async def delete_corpus(name: str, svc: Services = Depends(services)) -> Response:
-    await svc.vectors.registry.delete(name)
-    svc.vectors.forget(name)
+    try:
+        await svc.vectors.registry.delete(name)
+        svc.vectors.forget(name)
+    finally:
+        _written(svc, name)
     return Response(status_code=204)
 
 
@@ -95,7 +98,10 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
         if len(body.texts) != len(body.ids):
             raise InvalidInput("texts and ids must have the same length", field="texts")
         vectors = await svc.embed_documents(body.texts)
-    added = await svc.vectors.add(name, body.ids, vectors, body.metadata)
+    try:
+        added = await svc.vectors.add(name, body.ids, vectors, body.metadata)
+    finally:  # even a failed add may have reached some shards
+        _written(svc, name)
     return {"added": added}
 
 
@@ -111,4 +117,13 @@ async def search(name: str, body: SearchRequest, svc: Services = Depends(service
 
 @router.post("/corpora/{name}/delete", summary="Delete ids")
 async def delete(name: str, body: DeleteRequest, svc: Services = Depends(services)) -> dict:
-    return {"deleted": await svc.vectors.delete(name, body.ids)}
+    try:
+        return {"deleted": await svc.vectors.delete(name, body.ids)}
+    finally:
+        _written(svc, name)
+
+
+def _written(svc: Services, name: str) -> None:
+    """Cached matrix answers covering ``name`` are stale now."""
+    if svc.matrix is not None:
+        svc.matrix.invalidate(name)

@@ -16,6 +16,7 @@ from lakehouse.vectors.filters import compile_filter
 from lakehouse.vectors.persist import WalRecord
 
 EXACT_FALLBACK_MAX = 200_000
+EXACT_ALLOW_MAX = 20_000  # an allow-list this small is searched exactly (cheap and exact)
 
 
 class HnswTable:
@@ -79,11 +80,24 @@ class HnswTable:
             self.meta[label] = None
             self.free.append(label)
 
-    def search(self, query: np.ndarray, k: int, ef: int | None, exclude: set, spec: Any) -> list:
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        ef: int | None,
+        exclude: set,
+        spec: Any,
+        allow: set | None = None,
+    ) -> list:
         if not self.labels:
             return []
         predicate = compile_filter(spec)
         blocked = {self.labels[i] for i in exclude if i in self.labels}
+        if allow is not None:  # an id allow-list: only these labels may be returned
+            pool = {self.labels[i] for i in allow if i in self.labels} - blocked
+            if len(pool) <= EXACT_ALLOW_MAX:
+                return self._exact(query, k, lambda lb: _passes(self.meta, predicate, lb), pool)
+            blocked = blocked | (set(self.labels.values()) - pool)
         if ef is not None:
             self.index.set_ef(ef)  # process-wide in hnswlib: restored right after
         try:
@@ -107,8 +121,9 @@ class HnswTable:
         except RuntimeError:  # fewer than k qualify among what HNSW reached: go exact
             return self._exact(query, k, allowed)
 
-    def _exact(self, query: np.ndarray, k: int, allowed: Any) -> list:
-        candidates = [lb for lb in self.labels.values() if allowed(lb)][:EXACT_FALLBACK_MAX]
+    def _exact(self, query: np.ndarray, k: int, allowed: Any, pool: Any = None) -> list:
+        pool = self.labels.values() if pool is None else sorted(pool)
+        candidates = [lb for lb in pool if allowed(lb)][:EXACT_FALLBACK_MAX]
         if not candidates:
             return []
         vectors = np.asarray(self.index.get_items(candidates), dtype=np.float32)
@@ -137,6 +152,10 @@ class HnswTable:
         self.meta = list(state["metadata"])
         self.labels = {item: lb for lb, item in enumerate(self.ids) if item is not None}
         self.free = [lb for lb, item in enumerate(self.ids) if item is None]
+
+
+def _passes(meta: list, predicate: Any, label: int) -> bool:
+    return predicate is None or predicate(meta[label] or {})
 
 
 def _distances(space: str, vectors: np.ndarray, query: np.ndarray) -> np.ndarray:

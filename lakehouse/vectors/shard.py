@@ -138,14 +138,22 @@ class VectorShard:
         ef: int | None = None,
         exclude_ids: list[str] | None = None,
         filter: dict[str, Any] | None = None,
+        allow_ids: list[str] | None = None,
     ) -> SearchResult:
-        """The ``k`` nearest items; ``complete`` is False when fewer than ``k`` qualify."""
+        """The ``k`` nearest items; ``complete`` is False when fewer than ``k`` qualify.
+
+        ``allow_ids`` (when not None) restricts the answer to those ids, like the opposite
+        of ``exclude_ids``; an empty list allows nothing.
+        """
         query = check.check_query(vector, self.config.dim)
         k = check.check_k(k, self.config.max_k)
         if ef is not None and not 1 <= ef <= self.config.max_ef:
             raise InvalidInput(f"ef must be in 1..{self.config.max_ef}", field="ef")
+        if allow_ids is not None and not isinstance(allow_ids, list | tuple | set):
+            raise InvalidInput("allow_ids must be a list of ids", field="allow_ids")
+        allow = None if allow_ids is None else set(allow_ids)
         with self._rw.read():
-            hits = self.table.search(query[0], k, ef, set(exclude_ids or ()), filter)
+            hits = self.table.search(query[0], k, ef, set(exclude_ids or ()), filter, allow)
         return SearchResult(hits=hits, complete=len(hits) == k)
 
     def contains(self, ids: list[str]) -> list[bool]:

@@ -1,0 +1,163 @@
+"""The playbook: recorded outcomes that boost or demote ids for similar queries.
+
+A record is ``{query, ids, outcome: success|failure, weight, who, when}``. It is stored
+twice, audit first: as a JSON object under ``playbooks/<corpus>/`` (the listable audit
+trail, newest first) and as the query's embedding in the playbook corpus (``_playbook``),
+a corpus like any other (durable shards, snapshot + log), with the record as metadata.
+
+For a new query the playbook corpus is searched for similar recorded queries; a record
+whose cosine similarity is at least ``similarity_threshold`` adds, to each of its ids,
+
+    sign(outcome) * weight * similarity * 0.5 ** (age / half_life)
+
+and the sum per id is clipped to [-1, 1]. The ranking adds ``strength * boost * top``
+(``top``: the best fused score of the candidates), so a full-strength success lifts an id to
+the top and a full-strength failure sinks it to the bottom, whatever the fusion's scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.vectors.registry import make_corpus
+from lakehouse.vectors.validate import MAX_ID_CHARS
+
+OUTCOMES = {"success": 1.0, "failure": -1.0}
+MAX_IDS = 100
+MAX_QUERY_CHARS = 2000
+MAX_RECORD_CHARS = 12_000  # the record is the vector's metadata (16 KiB at most)
+DAY_S = 86_400.0
+
+
+@dataclass(frozen=True)
+class PlaybookConfig:
+    """Where records live and how strongly and how long they count."""
+
+    corpus: str = "_playbook"
+    half_life_days: float = 30.0
+    similarity_threshold: float = 0.75
+    strength: float = 1.0
+    max_similar: int = 64  # recorded queries considered per search
+
+
+@dataclass(frozen=True)
+class Record:
+    query: str
+    ids: tuple[str, ...]
+    outcome: str
+    weight: float = 1.0
+
+    def check(self) -> Record:
+        if not isinstance(self.query, str) or not self.query.strip():
+            raise InvalidInput("a record needs a non-empty query", field="query")
+        if len(self.query) > MAX_QUERY_CHARS:
+            raise InvalidInput(f"query is longer than {MAX_QUERY_CHARS} characters")
+        if not 1 <= len(self.ids) <= MAX_IDS or len(set(self.ids)) != len(self.ids):
+            raise InvalidInput(f"ids must be 1..{MAX_IDS} distinct ids", field="ids")
+        if any(not isinstance(i, str) or not 0 < len(i) <= MAX_ID_CHARS for i in self.ids):
+            raise InvalidInput(f"every id must be a string of 1-{MAX_ID_CHARS} characters")
+        if len(json.dumps(self.ids)) + len(self.query) > MAX_RECORD_CHARS:
+            raise InvalidInput(f"a record's query and ids exceed {MAX_RECORD_CHARS} characters")
+        if self.outcome not in OUTCOMES:
+            raise InvalidInput("outcome must be success or failure", field="outcome")
+        if not 0 < self.weight <= 10:
+            raise InvalidInput("weight must be in (0, 10]", field="weight")
+        return self
+
+
+class Playbook:
+    """Records outcomes through a corpus router and an object store; computes boosts.
+
+    Args:
+        router: has async ``add``/``search`` and a ``registry`` with async ``create``.
+        store: the object store (the audit trail).
+        config: corpus name, half-life, similarity threshold, strength.
+        clock: seconds since the epoch (injected by tests to age records).
+    """
+
+    def __init__(
+        self, router: Any, store: Any, config: PlaybookConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:  # fmt: skip
+        self.router, self.store = router, store
+        self.config = config or PlaybookConfig()
+        self.clock = clock
+        self._ready_dim: int | None = None
+
+    async def record(self, records: Sequence[Record], vectors: Any, who: str) -> list[dict]:
+        """Check every record, write the audit objects, then the vectors; returns them."""
+        checked = [r.check() for r in records]
+        if not checked or len(vectors) != len(checked):
+            raise InvalidInput("one query vector per record is needed", field="records")
+        await self._ensure_corpus(len(vectors[0]))
+        now = self.clock()
+        rows = [self._row(r, who, now, n) for n, r in enumerate(checked)]
+        await asyncio.to_thread(self._write_audit, rows)
+        metas = [dict(row) for row in rows]
+        await self.router.add(self.config.corpus, [r["record_id"] for r in rows], vectors, metas)
+        return rows
+
+    def _row(self, record: Record, who: str, now: float, n: int) -> dict[str, Any]:
+        stamp = int(now * 1000)
+        return {
+            "record_id": f"{stamp:015d}-{n:04d}-{uuid.uuid4().hex[:12]}",
+            "query": record.query,
+            "ids": list(record.ids),
+            "outcome": record.outcome,
+            "weight": float(record.weight),
+            "who": who,
+            "when": datetime.fromtimestamp(now, UTC).isoformat(),
+            "when_ts": now,
+        }
+
+    def _write_audit(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self.store.put(self._key(row["record_id"]), json.dumps(row).encode())
+
+    def _key(self, record_id: str) -> str:
+        return f"playbooks/{self.config.corpus}/{record_id}.json"
+
+    def forget_corpus(self) -> None:
+        self._ready_dim = None
+
+    async def _ensure_corpus(self, dim: int) -> None:
+        if self._ready_dim != dim:
+            await self.router.registry.create(make_corpus(self.config.corpus, dim, "cosine"))
+            self._ready_dim = dim
+
+    async def boosts(self, vector: Any) -> dict[str, dict[str, Any]]:
+        """``{id: {"boost": b in [-1, 1], "records": [record ids]}}`` for a query vector."""
+        try:
+            found = await self.router.search(self.config.corpus, vector, self.config.max_similar)
+        except NotFound:  # nothing recorded yet
+            return {}
+        now, half_life = self.clock(), self.config.half_life_days * DAY_S
+        out: dict[str, dict[str, Any]] = {}
+        for hit in found["hits"]:
+            meta, similarity = hit.get("metadata") or {}, float(hit["score"])
+            if similarity < self.config.similarity_threshold or meta.get("outcome") not in OUTCOMES:
+                continue
+            age = max(0.0, now - float(meta.get("when_ts", now)))
+            part = OUTCOMES[meta["outcome"]] * float(meta.get("weight", 1.0)) * similarity
+            part *= 0.5 ** (age / half_life) if half_life > 0 else 1.0
+            for item in meta.get("ids", []):
+                entry = out.setdefault(item, {"boost": 0.0, "records": []})
+                entry["boost"] += part
+                entry["records"].append(meta.get("record_id", hit["id"]))
+        for entry in out.values():
+            entry["boost"] = max(-1.0, min(1.0, entry["boost"]))
+        return out
+
+    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` records (record ids start with the time, so keys sort)."""
+        prefix = f"playbooks/{self.config.corpus}/"
+        keys = sorted((o.key for o in self.store.iter_all(prefix)), reverse=True)[:limit]
+        return [json.loads(self.store.get(key)) for key in keys]
