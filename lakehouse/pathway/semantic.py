@@ -105,13 +105,13 @@ def semantic_search(
     assert query.text is not None
     with lock:
         states = pick()
-        todo = cache.missing([(s.uid, s.version) for s in states])
+        pending = cache.missing([(s.uid, s.version) for s in states])
         by_uid = {s.uid: s for s in states}
-        texts = [content_text(by_uid[uid].content_json) for uid, _ in todo]
+        texts = [content_text(by_uid[uid].content_json) for uid, _ in pending]
     matrix = cache.compute([query.text, *texts])
     with lock:
-        if todo:
-            cache.store(todo, matrix[1:])
+        if pending:
+            cache.store(pending, matrix[1:])
         states = pick()
         hits = cache.top(matrix[0], [(s.uid, s.version) for s in states], query.k)
         by_uid = {s.uid: s for s in states}
