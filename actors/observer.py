@@ -59,6 +59,12 @@ class ObserverActor:
             self.exporter.submit(events=[event])
         return event
 
+    def emit_many(self, events: list[tuple]) -> int:
+        """Record ``(kind, data, trace_id, ts)`` tuples (the edge's batched request events)."""
+        recorded = self.ring.emit_many(events)
+        self.exporter.submit(events=[e for e in recorded if e.kind not in _RUN_KINDS])
+        return len(recorded)
+
     def query(
         self,
         kind: str | None = None,

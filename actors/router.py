@@ -57,6 +57,9 @@ class CorpusRouter:
         groups = _split(ids, corpus.shards)
         calls = []
         for shard, rows in groups.items():
+            if len(rows) == len(ids):  # the whole batch goes to one shard: no copies
+                calls.append(self._call(corpus, shard, "add", ids, array, meta))
+                continue
             part_ids, part_meta = [ids[i] for i in rows], [meta[i] for i in rows]
             calls.append(self._call(corpus, shard, "add", part_ids, array[rows], part_meta))
         return sum(await asyncio.gather(*calls))

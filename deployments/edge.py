@@ -5,7 +5,6 @@ Pure ASGI (no ``BaseHTTPMiddleware``) so request bodies stream through untouched
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import json
@@ -14,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from deployments.events import EventBatches
 from deployments.tracing import TRACE_HEADER, accept_or_mint, set_trace_id
 from lakehouse.errors import Forbidden, LakehouseError, TooLarge, Unauthorized
 from lakehouse.observer import KIND_HTTP_REQUEST
@@ -22,7 +22,6 @@ from lakehouse.settings import Settings
 log = logging.getLogger("lakehouse.access")
 OPEN_PATHS = frozenset({"/health"})
 MULTIPART_SLACK = 64 * 1024
-MAX_PENDING_EVENTS = 10_000  # request events in flight to the observer before new ones drop
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -37,8 +36,7 @@ class EdgeMiddleware:
         self.settings = settings
         self.tokens = [t.encode() for t in settings.tokens]
         self.cidrs = settings.cidrs
-        self.observe_failures = 0
-        self._observing: set[asyncio.Task] = set()  # strong refs until each emit is done
+        self.events = EventBatches()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,10 +77,11 @@ class EdgeMiddleware:
             self._observe(scope, status_box[0], elapsed_ms, trace_id)
 
     def _observe(self, scope: Scope, status: int, elapsed_ms: float, trace_id: str) -> None:
-        """Record the request as one ``http.request`` event, fire-and-forget.
+        """Queue the request as one ``http.request`` event (sent in batches, after the
+        response, never failing it).
 
         The observer is read from the app's ``Services`` at call time, so tests and replicas
-        need no extra wiring. The emit runs after the response is sent and never fails it.
+        need no extra wiring.
         """
         # /health is the latency floor the benchmarks measure: it stays free of actor calls.
         if scope["path"] in OPEN_PATHS:
@@ -91,27 +90,14 @@ class EdgeMiddleware:
         observer = getattr(services, "observer", None)
         if observer is None:
             return
-        if len(self._observing) >= MAX_PENDING_EVENTS:  # the observer is stuck: shed, count
-            self.observe_failures += 1
-            return
         route = getattr(scope.get("route"), "path", None)
         data = {"route": route, "path": scope["path"][:256], "method": scope["method"]}
         data |= {"status": status, "duration_ms": round(elapsed_ms, 3)}
-        task = asyncio.get_running_loop().create_task(self._emit(observer, data, trace_id))
-        self._observing.add(task)
-        task.add_done_callback(self._observing.discard)
+        self.events.add(observer, (KIND_HTTP_REQUEST, data, trace_id, time.time()))
 
-    async def _emit(self, observer: Any, data: dict[str, Any], trace_id: str) -> None:
-        try:
-            await observer.emit(KIND_HTTP_REQUEST, data, trace_id=trace_id)
-        except Exception as exc:  # observation is best-effort: counted, logged, never raised
-            self.observe_failures += 1
-            if self.observe_failures == 1 or self.observe_failures % 1000 == 0:
-                log.warning(
-                    "request event not recorded (%d so far): %s",
-                    self.observe_failures,
-                    type(exc).__name__,
-                )
+    @property
+    def observe_failures(self) -> int:
+        return self.events.failures
 
     def _admit(self, scope: Scope, headers: dict[str, str]) -> None:
         if scope["path"] in OPEN_PATHS:

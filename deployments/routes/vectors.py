@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deployments.models import ERRORS
@@ -105,14 +106,32 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
     return {"added": added}
 
 
-@router.post("/corpora/{name}/search", summary="k nearest neighbours, filtered")
-async def search(name: str, body: SearchRequest, svc: Services = Depends(services)) -> dict:
+class Hit(_Model):
+    id: str
+    score: float
+    metadata: dict[str, Any] | None = None
+
+
+class SearchResponse(_Model):
+    hits: list[Hit]
+    complete: bool = Field(description="false when fewer than k items qualified")
+
+
+@router.post(
+    "/corpora/{name}/search",
+    summary="k nearest neighbours, filtered",
+    response_model=SearchResponse,
+)
+async def search(name: str, body: SearchRequest, svc: Services = Depends(services)) -> Response:
     vector = body.vector
     if body.text is not None:
         vector = (await svc.embed_queries([body.text]))[0]
-    return await svc.vectors.search(
+    found = await svc.vectors.search(
         name, vector, body.k, ef=body.ef, exclude_ids=body.exclude_ids, filter=body.filter
     )
+    # the hot read path: the shards' plain dicts are encoded as they are (the model above
+    # documents them) rather than walked again by FastAPI's encoder
+    return JSONResponse(found)
 
 
 @router.post("/corpora/{name}/delete", summary="Delete ids")

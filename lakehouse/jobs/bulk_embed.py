@@ -29,11 +29,14 @@ from actors.facade import Facade
 from actors.router import CorpusRouter
 from actors.vectors import registry_actor, shard_actor
 from lakehouse.embed import EmbedConfig, open_embedder
+from lakehouse.embed.onnx_embedder import usable_cores
+from lakehouse.errors import InvalidInput
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
 from lakehouse.vectors.registry import make_corpus
 
 META_COLUMNS = ("role", "city", "state", "shift", "available", "years_experience", "rating")
+TEXT_COLUMNS = ("role", "skills", "certifications", "resume")
 
 
 def row_text(row: dict[str, Any]) -> str:
@@ -91,7 +94,9 @@ class Embed:
             dict(zip(batch, values, strict=True)) for values in zip(*batch.values(), strict=True)
         ]
         vectors = self.embedder.embed_documents([row_text(r) for r in rows])
-        return {**batch, "vector": np.asarray(vectors, dtype=np.float32)}
+        # pass on only what the writer needs: the long text columns stay behind
+        kept = {c: v for c, v in batch.items() if c not in TEXT_COLUMNS or c in META_COLUMNS}
+        return {**kept, "vector": np.asarray(vectors, dtype=np.float32)}
 
 
 class Write(_RouterUser):
@@ -118,10 +123,16 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
     started = time.perf_counter()
     manifest = ray.get(catalog_actor(settings).get.remote(args.dataset))
     path = str(open_store(settings).local_path(manifest.object_key))
+    if embed.threads is None and args.concurrency > 1:  # the embedders share the cores
+        embed = embed.model_copy(update={"threads": max(1, usable_cores() // args.concurrency)})
     dim = open_embedder(embed).dim  # also exports the model once, before the workers start
     corpus = make_corpus(args.corpus, dim, "cosine", args.shards)
     ray.get(registry_actor(settings).create.remote(corpus))
-    ds = ray.data.read_parquet(path)
+    present = {c.name for c in manifest.columns}
+    if args.id_column not in present:
+        raise InvalidInput(f"dataset {args.dataset!r} has no column {args.id_column!r}")
+    wanted = [args.id_column, *TEXT_COLUMNS, *META_COLUMNS]
+    ds = ray.data.read_parquet(path, columns=[c for c in dict.fromkeys(wanted) if c in present])
     if args.limit:
         ds = ds.limit(args.limit)
     router_args = (settings, args.corpus, args.id_column)

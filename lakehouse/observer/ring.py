@@ -8,7 +8,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +127,15 @@ class ObserverRing:
             self.emitted += 1
         self._persist(stored)
         return stored.to_event()
+
+    def emit_many(
+        self, events: Sequence[tuple[str, Mapping[str, Any] | None, str | None, float | None]]
+    ) -> list[Event]:
+        """Record ``(kind, data, trace_id, ts)`` tuples in order. All are checked first: one
+        bad tuple raises and none is recorded."""
+        for kind, data, trace_id, ts in events:
+            _checked(kind, data, trace_id, ts, self.max_data_bytes)
+        return [self.emit(k, d, trace_id=t, ts=ts) for k, d, t, ts in events]
 
     def query(
         self,

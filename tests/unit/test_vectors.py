@@ -159,6 +159,27 @@ def test_truncated_wal_segment_is_reported_never_a_crash(store):
     assert len(again.stats()["load_problems"]) == 1
 
 
+def test_segments_in_the_older_sha256_format_still_replay(store):
+    import hashlib
+    import json
+
+    from lakehouse.vectors.persist import MAGIC_V1, WalRecord, decode, encode
+
+    v = vecs(2, 5)
+    body = json.dumps({"op": "add", "ids": ["o1", "o2"], "metadata": None, "shape": [2, DIM]})
+    body = body.encode() + b"\n" + v.tobytes()
+    store.put(
+        "vectors/t/0/wal/00000000000000000001.bin", MAGIC_V1 + hashlib.sha256(body).digest() + body
+    )
+    s = shard(store)
+    assert s.contains(["o1", "o2"]) == [True, True] and s.stats()["load_problems"] == []
+    assert s.search(v[1], k=1).hits[0]["id"] == "o2"
+    flipped = bytearray(encode(WalRecord("add", ["x"], vecs(1), [None])))
+    flipped[-1] ^= 1  # one bit in the vectors
+    with pytest.raises(ValueError, match="checksum"):
+        decode(bytes(flipped))
+
+
 def test_concurrent_add_and_search_lose_nothing(store):
     s = shard(store, snapshot_every=5)
     s.add(["seed"], vecs(1))
