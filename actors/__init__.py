@@ -7,13 +7,16 @@ from typing import Any
 NAMESPACE = "lakehouse"
 
 
-def stateful_actor(cls: type, name: str, *args: Any, max_concurrency: int = 1) -> Any:
+def stateful_actor(
+    cls: type, name: str, *args: Any, max_concurrency: int = 1, env: dict[str, str] | None = None
+) -> Any:
     """Get the named actor, creating it on first use (safe to call from many replicas).
 
     Every state owner is named in ``lakehouse``, detached (it outlives the app that made it),
     restarted by Ray whenever it dies (``max_restarts=-1``; ``__init__`` restores the state
     from the store), takes no CPU slot, and retries idempotent calls across a restart.
     ``max_concurrency`` > 1 makes it threaded; the core object then does its own locking.
+    ``env`` sets environment variables of the actor's process.
     """
     import ray
 
@@ -28,6 +31,7 @@ def stateful_actor(cls: type, name: str, *args: Any, max_concurrency: int = 1) -
             max_task_retries=3,
             num_cpus=0,
             max_concurrency=max_concurrency,
+            **({"runtime_env": {"env_vars": env}} if env else {}),
         )
         .remote(*args)
     )

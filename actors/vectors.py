@@ -80,10 +80,18 @@ def shard_name(settings: Settings, corpus: str, index: int) -> str:
     return f"shard-{store_identity(settings)}-{corpus}-{index}"
 
 
+# glibc's malloc raises its mmap threshold after the first large free, so the write path's
+# transient buffers (a WAL segment is MBs) are then served from per-thread arenas that keep
+# the memory: a fixed threshold returns them to the OS at once, and fewer arenas hold less.
+SHARD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(256 * 1024), "MALLOC_ARENA_MAX": "2"}
+
+
 def shard_actor(settings: Settings, corpus: Corpus, index: int) -> ray.actor.ActorHandle:
     """A shard actor; threaded so searches run side by side (the shard's RW lock)."""
     name = shard_name(settings, corpus.name, index)
-    return stateful_actor(ShardActor, name, settings, corpus, index, max_concurrency=8)
+    return stateful_actor(
+        ShardActor, name, settings, corpus, index, max_concurrency=8, env=SHARD_ENV
+    )
 
 
 def registry_actor(settings: Settings) -> ray.actor.ActorHandle:

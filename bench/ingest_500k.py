@@ -58,7 +58,15 @@ def main() -> None:
     print(f"CSV → Parquet → catalog: {result['csv_to_catalog']['seconds']} s", flush=True)
     from lakehouse.jobs.bulk_embed import JobArgs, run
 
-    job = run(JobArgs(dataset="workers", corpus="workers", limit=args.limit, batch_size=args.batch_size, concurrency=args.concurrency))
+    job = run(
+        JobArgs(
+            dataset="workers",
+            corpus="workers",
+            limit=args.limit,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
+        )
+    )
     result["bulk_embed"] = job
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     result["checks"] = _checks(settings, job["rows_total"])
@@ -69,7 +77,7 @@ def main() -> None:
     }
     ray.shutdown()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "ingest_500k.json"
+    out = RESULTS / ("ingest_500k.json" if not args.limit else f"ingest_500k-limit{args.limit}.json")
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(f"wrote {out}")
@@ -155,7 +163,9 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--sample", type=int, default=3000, help="rows for the standalone rate")
     parser.add_argument("--limit", type=int, default=None, help="embed only this many rows")
     parser.add_argument("--concurrency", type=int, default=JobArgs.concurrency)
-    parser.add_argument("--batch-size", type=int, default=JobArgs.batch_size, help="rows per embed call")
+    parser.add_argument(
+        "--batch-size", type=int, default=JobArgs.batch_size, help="rows per embed call"
+    )
     return parser.parse_args()
 
 

@@ -104,6 +104,17 @@ def percentiles(samples: list[float]) -> dict:
     return {"p50_ms": pick(0.5), "p99_ms": pick(0.99)}
 
 
+def busy_cores(seconds: float) -> float:
+    """CPU cores the whole machine keeps busy (Ray, Serve, HAProxy idling) over ``seconds``."""
+    import psutil
+
+    before = psutil.cpu_times()
+    time.sleep(seconds)
+    after = psutil.cpu_times()
+    busy = sum(getattr(after, f) - getattr(before, f) for f in ("user", "system", "nice"))
+    return round(busy / seconds, 3)
+
+
 def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, shards: int) -> dict:
     import httpx
     import ray
@@ -124,6 +135,7 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
     loop = asyncio.new_event_loop()
     loop.run_until_complete(router.sizes(name))  # starts the shard actors
     handles = [ray.get_actor(shard_name(settings, name, i), "lakehouse") for i in range(shards)]
+    idle_cores = busy_cores(5.0)
     mem_before = [ray.get(h.memory.remote()) for h in handles]
     ids = [str(i) for i in range(len(data))]
     started = time.perf_counter()
@@ -157,6 +169,7 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
     )
     return {
         "shards": shards,
+        "idle_cpu_cores_before_adds": idle_cores,
         "adds_per_s": len(data) / elapsed,
         "seconds": elapsed,
         "rss_per_vector_bytes": grown["rss"] / len(data),
@@ -257,9 +270,12 @@ def main() -> None:
         "rss_per_vector_over_raw": round(ours["rss_per_vector_bytes"] / raw["rss_per_vector_bytes"], 3),
         "uss_per_vector_over_raw": round(ours["uss_per_vector_bytes"] / raw["rss_per_vector_bytes"], 3),
         "search_http_p50_over_health_p50": round(ours["search_http"]["p50_ms"] / ours["health_http"]["p50_ms"], 2),
+        # the HTTP hop's own cost (HTTP p50 minus the actor p50) against the floor's
+        "search_http_overhead_over_health_p50": round((ours["search_http"]["p50_ms"] - ours["search_actor"]["p50_ms"]) / ours["health_http"]["p50_ms"], 2),
     }  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("vectors-staffing.json" if args.staffing else f"vectors-{args.dim}d.json")
+    name = "vectors-staffing" if args.staffing else f"vectors-{args.dim}d"
+    out = RESULTS / (name + (f"-{args.shards}shards" if args.shards > 1 else "") + ".json")
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(f"wrote {out}")

@@ -106,10 +106,12 @@ class OnnxEmbedder(Embedder):
         if self._pool is None or len(batches) == 1:
             work(batches)
         else:
-            # several shares per thread, dealt round-robin over the length-sorted batches,
-            # so every thread gets a similar mix of short and long texts
-            n = min(len(batches), self.threads * 4)
-            list(self._pool.map(work, [batches[i::n] for i in range(n)]))
+            # longest first, in small shares the threads take as they come free: a thread
+            # that was preempted or drew long texts leaves the others idle at the end for
+            # one short share at most
+            batches.reverse()
+            per = min(4, max(1, len(batches) // (self.threads * 16)))
+            list(self._pool.map(work, [batches[i : i + per] for i in range(0, len(batches), per)]))
         return out
 
     def _run(self, encodings: Sequence[Encoding]) -> np.ndarray:

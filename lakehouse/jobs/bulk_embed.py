@@ -59,6 +59,8 @@ class JobArgs:
     embed_cpus: float = 0.25
     write_batch: int = 1000
     limit: int | None = None
+    block_mib: int = 4  # Ray Data block size: rows reach the shards (and the bar) in steps this big
+    progress_every_s: float = 15.0
 
 
 class _RouterUser:
@@ -123,16 +125,44 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
     started = time.perf_counter()
     manifest = ray.get(catalog_actor(settings).get.remote(args.dataset))
     path = str(open_store(settings).local_path(manifest.object_key))
+    present = {c.name for c in manifest.columns}
+    if args.id_column not in present:  # before anything is created
+        raise InvalidInput(f"dataset {args.dataset!r} has no column {args.id_column!r}")
     if embed.threads is None and args.concurrency > 1:  # the embedders share the cores
         embed = embed.model_copy(update={"threads": max(1, usable_cores() // args.concurrency)})
     dim = open_embedder(embed).dim  # also exports the model once, before the workers start
     corpus = make_corpus(args.corpus, dim, "cosine", args.shards)
     ray.get(registry_actor(settings).create.remote(corpus))
-    present = {c.name for c in manifest.columns}
-    if args.id_column not in present:
-        raise InvalidInput(f"dataset {args.dataset!r} has no column {args.id_column!r}")
     wanted = [args.id_column, *TEXT_COLUMNS, *META_COLUMNS]
-    ds = ray.data.read_parquet(path, columns=[c for c in dict.fromkeys(wanted) if c in present])
+    context = ray.data.DataContext.get_current()
+    default_block = context.target_max_block_size
+    # Ray Data's default (128 MiB) blocks hold ~80k embedded rows: the writes, the progress
+    # and a resumed run would move in steps of minutes. A dataset keeps the context it was
+    # created with, so the default is put back right after.
+    context.target_max_block_size = args.block_mib * 1024 * 1024
+    try:
+        columns = [c for c in dict.fromkeys(wanted) if c in present]
+        ds = _pipeline(args, path, columns, settings, embed)
+    finally:
+        context.target_max_block_size = default_block
+    total = min(args.limit or manifest.row_count, manifest.row_count)
+    written = _drain(ds, total, started, args.progress_every_s)
+    seconds = time.perf_counter() - started
+    return {
+        "dataset": args.dataset,
+        "corpus": args.corpus,
+        "rows_total": total,
+        "rows_embedded": written,
+        "rows_skipped_already_indexed": total - written,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(written / seconds, 1) if seconds else None,
+    }
+
+
+def _pipeline(
+    args: JobArgs, path: str, columns: list[str], settings: Settings, embed: EmbedConfig
+) -> ray.data.Dataset:
+    ds = ray.data.read_parquet(path, columns=columns)
     if args.limit:
         ds = ds.limit(args.limit)
     router_args = (settings, args.corpus, args.id_column)
@@ -159,19 +189,25 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
         num_cpus=args.embed_cpus,
         **gpus,
     )
-    ds = ds.map_batches(Write, fn_constructor_args=router_args, **writes)
-    written = int(sum(int(b["written"].sum()) for b in ds.iter_batches(batch_format="numpy")))
-    seconds = time.perf_counter() - started
-    total = min(args.limit or manifest.row_count, manifest.row_count)
-    return {
-        "dataset": args.dataset,
-        "corpus": args.corpus,
-        "rows_total": total,
-        "rows_embedded": written,
-        "rows_skipped_already_indexed": total - written,
-        "seconds": round(seconds, 2),
-        "rows_per_s": round(written / seconds, 1) if seconds else None,
-    }
+    return ds.map_batches(Write, fn_constructor_args=router_args, **writes)
+
+
+def _drain(ds: ray.data.Dataset, total: int, started: float, every_s: float) -> int:
+    """Run the pipeline; a progress line (rows written, rate, time left) every ``every_s``."""
+    written, shown = 0, time.perf_counter()
+    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):  # as they come
+        written += int(batch["written"].sum())
+        now = time.perf_counter()
+        if now - shown >= every_s:
+            shown = now
+            rate = written / (now - started)
+            left = (total - written) / rate if rate else float("inf")
+            print(
+                f"bulk_embed: {written}/{total} rows written, {rate:.0f} rows/s, "
+                f"~{left / 60:.1f} min left (at most; already indexed rows are skipped)",
+                flush=True,
+            )
+    return written
 
 
 def _plain(value: Any) -> Any:

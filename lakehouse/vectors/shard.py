@@ -32,7 +32,12 @@ class ShardConfig:
     ef_construction: int = 200
     ef_search: int = 64
     initial_capacity: int = 1024
-    snapshot_every: int = 200  # logged writes between snapshots
+    # A snapshot is due after ``snapshot_every`` logged writes once they also touched a
+    # ``snapshot_fraction`` of the index (so a growing index is not rewritten over and over:
+    # snapshot work stays linear in its size), and always after ``snapshot_max_writes``.
+    snapshot_every: int = 200
+    snapshot_fraction: float = 0.25
+    snapshot_max_writes: int = 5000
     max_k: int = 1000
     max_ef: int = 4096
     max_batch: int = 10_000
@@ -56,6 +61,7 @@ class _Counters:
     seq: int = 0  # applied
     logged: int = 0
     since_snapshot: int = 0
+    rows_since_snapshot: int = 0
     report: LoadReport = field(default_factory=LoadReport)
 
 
@@ -113,10 +119,18 @@ class VectorShard:
             finally:  # never leave later writers waiting; the log has it for a replay
                 self._state.seq = seq
             self._state.since_snapshot += 1
-            due = self._state.since_snapshot >= self.config.snapshot_every
+            self._state.rows_since_snapshot += len(record.ids)
+            due = self._snapshot_due()
             self._turn.notify_all()
         if due:
             self.snapshot()
+
+    def _snapshot_due(self) -> bool:
+        state, config = self._state, self.config
+        if state.since_snapshot >= config.snapshot_max_writes:
+            return True
+        enough_rows = state.rows_since_snapshot >= config.snapshot_fraction * self.table.count
+        return state.since_snapshot >= config.snapshot_every and enough_rows
 
     def _snapshot(self) -> int:
         with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +139,7 @@ class VectorShard:
                 state = self.table.save(path)
                 seq = self._state.seq
             self.storage.write_snapshot(seq, path, {**state, "config": self.config.to_dict()})
-        self._state.since_snapshot = 0
+        self._state.since_snapshot = self._state.rows_since_snapshot = 0
         self.storage.prune()
         return seq
 
@@ -191,6 +205,7 @@ class VectorShard:
         for seq, record in self.storage.segments(report.snapshot_seq, report):
             self.table.apply(record)
             report.replayed += 1
+            self._state.rows_since_snapshot += len(record.ids)
             self._state.seq = seq
         self._state.seq = max(self._state.seq, self.storage.last_seq())
         self._state.logged = self._state.seq

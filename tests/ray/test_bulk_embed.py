@@ -57,6 +57,28 @@ def test_bulk_embed_is_resumable_and_idempotent(settings, tmp_path, model_cache)
         )
 
 
+def test_an_unknown_id_column_is_refused_before_anything_is_created(
+    settings, tmp_path, model_cache
+):
+    from actors.vectors import registry_actor
+    from lakehouse.errors import InvalidInput, NotFound
+
+    csv = tmp_path / "w.csv"
+    write_csv(csv, 20)
+    conv = csv_to_parquet(csv, tmp_path / "w.parquet", max_bytes=1 << 30)
+    open_store(settings).put_file("staging/w2.parquet", Path(conv.path))
+    ray.get(
+        catalog_actor(settings).register.remote(
+            "people", conv.columns, conv.row_count, "staging/w2.parquet"
+        )
+    )
+    args = JobArgs(dataset="people", corpus="people", id_column="no_such_column")
+    with pytest.raises(InvalidInput, match="no_such_column"):
+        run(args, settings, EmbedConfig(cache_dir=model_cache))
+    with pytest.raises(NotFound):
+        ray.get(registry_actor(settings).get.remote("people"))
+
+
 def open_embedder_query(config, text):
     from lakehouse.embed import open_embedder
 

@@ -159,6 +159,20 @@ def test_truncated_wal_segment_is_reported_never_a_crash(store):
     assert len(again.stats()["load_problems"]) == 1
 
 
+def test_snapshots_wait_for_a_share_of_the_index_to_change(store):
+    s = shard(store, snapshot_every=2, snapshot_fraction=0.5, snapshot_max_writes=8)
+    s.add([f"a{i}" for i in range(40)], vecs(40))
+    s.add([f"b{i}" for i in range(40)], vecs(40, 1))  # 80 rows since: due
+    assert s.storage.snapshot_seqs() == [2]
+    for i in range(5):  # 5 small writes: far from half of the index
+        s.add([f"c{i}"], vecs(1, 10 + i))
+    assert s.storage.snapshot_seqs() == [2]
+    for i in range(3):  # the 8th write since the snapshot forces one
+        s.add([f"d{i}"], vecs(1, 20 + i))
+    assert s.storage.snapshot_seqs()[0] == 10
+    assert shard(store).count == 88
+
+
 def test_segments_in_the_older_sha256_format_still_replay(store):
     import hashlib
     import json
