@@ -3,8 +3,9 @@
     .venv/bin/python bench/ingest_500k.py [--rows 500000] [--sample 3000]
 
 One run, on a local Ray with 2 CPUs and the default (in-process ONNX int8) embedder:
-- the standalone embedder rate, measured first on ``--sample`` profile texts of the same
-  dataset, in this process, with nothing else running (the baseline);
+- the standalone embedder rate on ``--sample`` profile texts of the same dataset, in this
+  process with nothing else running, before and again after the pipeline (the baseline is
+  the faster of the two);
 - CSV → Parquet (the streaming converter) and catalog registration, as ``/v1/ingest`` does;
 - the bulk job (``lakehouse.jobs.bulk_embed``) over the whole dataset into a 2-shard corpus;
 - checks: the corpus holds every row, and a few labelled queries find their roles.
@@ -70,14 +71,21 @@ def main() -> None:
     result["bulk_embed"] = job
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     result["checks"] = _checks(settings, job["rows_total"])
-    standalone = result["standalone_embed"]["rows_per_s"]
+    ray.shutdown()
+    # measured again once Ray is gone: the ratio is taken against the faster of the two, so
+    # a noisy first measurement cannot flatter the pipeline
+    result["standalone_embed_after"] = _standalone(csv, args.sample, settings)
+    standalone = max(
+        result["standalone_embed"]["rows_per_s"], result["standalone_embed_after"]["rows_per_s"]
+    )
     result["ratios"] = {
         "total_minutes": round(result["total_seconds"] / 60, 2),
         "pipeline_over_standalone_embed": round(job["rows_per_s"] / standalone, 3),
     }
-    ray.shutdown()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("ingest_500k.json" if not args.limit else f"ingest_500k-limit{args.limit}.json")
+    out = RESULTS / (
+        "ingest_500k.json" if not args.limit else f"ingest_500k-limit{args.limit}.json"
+    )
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(f"wrote {out}")
