@@ -16,16 +16,21 @@ from lakehouse.storage import open_store
 pytestmark = pytest.mark.usefixtures("ray_session")
 
 
-def test_bulk_embed_is_resumable_and_idempotent(settings, tmp_path, model_cache):
-    csv = tmp_path / "w.csv"
-    write_csv(csv, 240)
-    conv = csv_to_parquet(csv, tmp_path / "w.parquet", max_bytes=1 << 30)
-    open_store(settings).put_file("staging/w.parquet", Path(conv.path))
+def register(settings, tmp_path, name, rows):
+    """A generated staffing CSV of ``rows`` rows, converted and registered as ``name``."""
+    csv = tmp_path / f"{name}.csv"
+    write_csv(csv, rows)
+    conv = csv_to_parquet(csv, tmp_path / f"{name}.parquet", max_bytes=1 << 30)
+    open_store(settings).put_file(f"staging/{name}.parquet", Path(conv.path))
     ray.get(
         catalog_actor(settings).register.remote(
-            "workers", conv.columns, conv.row_count, "staging/w.parquet"
+            name, conv.columns, conv.row_count, f"staging/{name}.parquet"
         )
     )
+
+
+def test_bulk_embed_is_resumable_and_idempotent(settings, tmp_path, model_cache):
+    register(settings, tmp_path, "workers", 240)
     embed = EmbedConfig(cache_dir=model_cache)
     args = JobArgs(dataset="workers", corpus="workers", shards=2, write_batch=50, batch_size=32)
 
@@ -63,15 +68,7 @@ def test_an_unknown_id_column_is_refused_before_anything_is_created(
     from actors.vectors import registry_actor
     from lakehouse.errors import InvalidInput, NotFound
 
-    csv = tmp_path / "w.csv"
-    write_csv(csv, 20)
-    conv = csv_to_parquet(csv, tmp_path / "w.parquet", max_bytes=1 << 30)
-    open_store(settings).put_file("staging/w2.parquet", Path(conv.path))
-    ray.get(
-        catalog_actor(settings).register.remote(
-            "people", conv.columns, conv.row_count, "staging/w2.parquet"
-        )
-    )
+    register(settings, tmp_path, "people", 20)
     args = JobArgs(dataset="people", corpus="people", id_column="no_such_column")
     with pytest.raises(InvalidInput, match="no_such_column"):
         run(args, settings, EmbedConfig(cache_dir=model_cache))
