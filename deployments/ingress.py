@@ -16,7 +16,7 @@ from deployments.api import create_api
 from deployments.services import Services
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
-from lakehouse.matrix import MatrixSearch
+from lakehouse.matrix import MatrixConfig, MatrixSearch
 from lakehouse.settings import Settings
 
 
@@ -35,7 +35,10 @@ class LakehouseIngress:
             lambda corpus, index: Facade(shard_actor(settings, corpus, index)),
         )
         self.services.matrix = MatrixSearch(
-            self.services.vectors, self.services.embed_queries, self.services.store
+            self.services.vectors,
+            self.services.embed_queries,
+            self.services.store,
+            MatrixConfig.from_settings(settings),
         )
 
     def __serve_build_asgi_app__(self) -> FastAPI:

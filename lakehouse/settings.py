@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     # LLM safety net
     roster_dataset: str = "workers"
 
+    # matrix search: repeat-query cache, low-confidence flag, playbook boosts
+    matrix_cache_entries: int = Field(default=1024, ge=0, le=1_000_000)
+    matrix_cache_ttl_s: float = Field(default=60.0, gt=0, le=86_400)
+    matrix_low_confidence_below: float = Field(default=0.41, ge=-1, le=1)
+    playbook_half_life_days: float = Field(default=30.0, gt=0, le=3650)
+    playbook_similarity_threshold: float = Field(default=0.75, ge=-1, le=1)
+    playbook_strength: float = Field(default=1.0, ge=0, le=100)
+
     # observer ring and span export (off by default)
     observer_capacity: int = Field(default=10_000, ge=1, le=10_000_000)
     export_target: Literal["off", "otlp", "langfuse"] = "off"

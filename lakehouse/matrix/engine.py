@@ -41,6 +41,21 @@ class MatrixConfig:
     max_allow_ids: int = 50_000
     playbook: PlaybookConfig = field(default_factory=PlaybookConfig)
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> MatrixConfig:
+        """The ``matrix_*`` and ``playbook_*`` fields of ``lakehouse.settings.Settings``."""
+        playbook = PlaybookConfig(
+            half_life_days=settings.playbook_half_life_days,
+            similarity_threshold=settings.playbook_similarity_threshold,
+            strength=settings.playbook_strength,
+        )
+        return cls(
+            low_confidence_below=settings.matrix_low_confidence_below,
+            cache_entries=settings.matrix_cache_entries,
+            cache_ttl_s=settings.matrix_cache_ttl_s,
+            playbook=playbook,
+        )
+
 
 @dataclass(frozen=True)
 class MatrixQuery:

@@ -12,7 +12,7 @@ from actors.observer import ObserverActor
 from actors.pathway import PathwayActor
 from deployments.api import create_api
 from deployments.services import Services
-from lakehouse.matrix import MatrixSearch
+from lakehouse.matrix import MatrixConfig, MatrixSearch
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
 LOOPBACK = ("127.0.0.1", 50000)
@@ -24,7 +24,12 @@ def make_client(settings, client=LOOPBACK, headers=None, chat=None):
     services = Services.build(settings, Facade(CatalogActor(settings)), chat=chat)
     services.pathway = Facade(PathwayActor(settings))
     services.observer = Facade(ObserverActor(settings))
-    services.matrix = MatrixSearch(services.vectors, services.embed_queries, services.store)
+    services.matrix = MatrixSearch(
+        services.vectors,
+        services.embed_queries,
+        services.store,
+        MatrixConfig.from_settings(settings),
+    )
     return TestClient(create_api(services), client=client, headers=headers or {}), services
 
 

@@ -47,3 +47,21 @@ def test_bad_values_are_refused(monkeypatch):
 )
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
+
+
+def test_matrix_and_playbook_knobs_reach_the_matrix_config(monkeypatch):
+    from lakehouse.matrix import MatrixConfig
+
+    monkeypatch.setenv("LAKEHOUSE_MATRIX_CACHE_ENTRIES", "0")
+    monkeypatch.setenv("LAKEHOUSE_PLAYBOOK_SIMILARITY_THRESHOLD", "0.8")
+    monkeypatch.setenv("LAKEHOUSE_PLAYBOOK_HALF_LIFE_DAYS", "7")
+    config = MatrixConfig.from_settings(Settings())
+    assert config.cache_entries == 0 and config.cache_ttl_s == 60.0
+    assert config.low_confidence_below == 0.41
+    assert config.playbook.similarity_threshold == 0.8
+    assert config.playbook.half_life_days == 7 and config.playbook.corpus == "_playbook"
+    assert MatrixConfig.from_settings(Settings(matrix_cache_entries=5)).cache_entries == 5
+    for bad in ({"playbook_strength": -1}, {"playbook_half_life_days": 0},
+                {"matrix_low_confidence_below": 2}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            Settings(**bad)
