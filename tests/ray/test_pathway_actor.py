@@ -13,12 +13,7 @@ import pytest
 import ray
 from hypothesis import HealthCheck
 from hypothesis import settings as hsettings
-from hypothesis import strategies as st
 from hypothesis.stateful import (
-    Bundle,
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
     rule,
 )
 
@@ -27,6 +22,7 @@ from actors.observer import observer_actor
 from actors.pathway import PathwayActor, pathway_actor
 from lakehouse.errors import Conflict, InvalidInput, NotFound, Unavailable
 from lakehouse.settings import Settings
+from tests.pathway_rules import PathwayRules
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 RESTART_TIMEOUT_S = 60.0
@@ -141,106 +137,16 @@ def test_the_pathway_log_lives_in_the_object_store_and_replays_from_s3(s3_settin
     assert again.status()["replay"]["log_events"] == 2
 
 
-CONTENT = st.dictionaries(
-    st.sampled_from(["role", "city"]),
-    st.one_of(st.sampled_from(["cook", "nurse", "forklift night"]), st.integers(0, 2)),
-    max_size=2,
-)
-TAGS = st.lists(st.sampled_from(["a", "b"]), max_size=2)
+class PathwayActorMachine(PathwayRules):
+    """The actor; a rule kills it at random points and Ray restarts it, replaying the log.
+    Every example gets its own data dir, hence its own actor (the name derives from the
+    store's location)."""
 
-
-def canonical_tags(tags) -> tuple[str, ...]:
-    return tuple(sorted(set(tags)))
-
-
-class PathwayActorMachine(RuleBasedStateMachine):
-    """The actor against a dict model; a rule kills the actor at random points and Ray
-    restarts it, replaying the log. Every example gets its own data dir, hence its own
-    actor (the name derives from the store's location)."""
-
-    traces = Bundle("traces")
-
-    @initialize(target=traces)
-    def open(self):
-        self.model: dict[str, dict] = {}
-        self.events = 0
+    def open_store(self) -> Facade:
         self.dir = Path(tempfile.mkdtemp(prefix="pathway-actor-machine-"))
-        self.store = Facade(pathway_actor(Settings(data_dir=self.dir / "data")))
-        self.pid = self.store.call_sync("status")["pid"]
-        return self._record(self.store.call_sync("add", {"seed": 1}, ["a"]), None)
-
-    def _record(self, trace, predecessor):
-        self.events += 1
-        self.model[trace.uid] = {
-            "versions": [(trace.content, trace.tags)],
-            "replays": 0,
-            "retired": False,
-            "predecessor": predecessor,
-            "created": trace.created_at,
-        }
-        return trace.uid
-
-    @rule(target=traces, content=CONTENT, tags=TAGS)
-    def add(self, content, tags):
-        return self._record(self.store.call_sync("add", content, tags), None)
-
-    @rule(target=traces, content=CONTENT)
-    def add_idempotent(self, content):
-        holders = [
-            (m["created"], uid)
-            for uid, m in self.model.items()
-            if not m["retired"] and m["versions"][-1][0] == content
-        ]
-        got = self.store.call_sync("add_idempotent", content)
-        if not holders:
-            return self._record(got, None)
-        expected = min(holders)[1]
-        assert got.uid == expected
-        self.model[expected]["replays"] += 1
-        self.events += 1
-        return expected
-
-    @rule(uid=traces, content=CONTENT, tags=st.none() | TAGS)
-    def update(self, uid, content, tags):
-        m = self.model[uid]
-        if m["retired"]:
-            with pytest.raises(Conflict):
-                self.store.call_sync("update", uid, content, tags)
-            return
-        self.store.call_sync("update", uid, content, tags)
-        new_tags = m["versions"][-1][1] if tags is None else canonical_tags(tags)
-        m["versions"].append((content, new_tags))
-        self.events += 1
-
-    @rule(target=traces, uid=traces, content=CONTENT)
-    def revise(self, uid, content):
-        return self._record(self.store.call_sync("revise", uid, content), uid)
-
-    @rule(uid=traces)
-    def retire(self, uid):
-        self.store.call_sync("retire", uid)
-        if not self.model[uid]["retired"]:
-            self.model[uid]["retired"] = True
-            self.events += 1
-
-    @rule(uid=traces, data=st.data())
-    def revert(self, uid, data):
-        m = self.model[uid]
-        current = len(m["versions"])
-        version = data.draw(st.integers(1, current + 1))
-        if m["retired"]:
-            error = Conflict
-        elif version > current:
-            error = NotFound
-        elif version == current:
-            error = InvalidInput
-        else:
-            self.store.call_sync("revert", uid, version)
-            m["versions"].append(m["versions"][version - 1])
-            self.events += 1
-            return
-        with pytest.raises(error):
-            self.store.call_sync("revert", uid, version)
+        store = Facade(pathway_actor(Settings(data_dir=self.dir / "data")))
+        self.pid = store.call_sync("status")["pid"]
+        return store
 
     @rule()
     def kill_and_restart(self):
@@ -250,21 +156,6 @@ class PathwayActorMachine(RuleBasedStateMachine):
         replay = status["replay"]
         assert replay["skipped"] == 0
         assert replay["snapshot_events"] + replay["log_events"] == self.events
-
-    @invariant()
-    def matches_model(self):
-        if not hasattr(self, "store"):
-            return
-        for uid, m in self.model.items():
-            got = self.store.call_sync("get", uid)
-            content, tags = m["versions"][-1]
-            assert (got.content, got.tags) == (content, canonical_tags(tags))
-            assert got.version == len(m["versions"])
-            assert (got.replay_count, got.retired) == (m["replays"], m["retired"])
-            assert got.predecessor == m["predecessor"]
-        live = {uid for uid, m in self.model.items() if not m["retired"]}
-        hits = self.store.call_sync("search", None, None, None, None, 1000)
-        assert {h.trace.uid for h in hits} == live
 
     def teardown(self):
         if hasattr(self, "store"):

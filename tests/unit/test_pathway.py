@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    Bundle,
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
     precondition,
     rule,
 )
 
+from actors.facade import Facade
 from lakehouse.errors import BadGateway, Conflict, InvalidInput, NotFound, StorageError, TooLarge
 from lakehouse.pathway import (
     EventLog,
@@ -30,6 +28,7 @@ from lakehouse.pathway import (
 )
 from lakehouse.pathway.lexical import K1, B, LexicalIndex
 from lakehouse.storage.local import LocalStore
+from tests.pathway_rules import PathwayRules
 
 
 class Clock:
@@ -367,163 +366,47 @@ def test_a_failed_append_is_an_error_and_memory_stays_as_it_was() -> None:
 
 # ---- the state machine ------------------------------------------------------------------
 
-CONTENT = st.dictionaries(
-    st.sampled_from(["role", "city", "note"]),
-    st.one_of(st.sampled_from(["cook", "nurse", "forklift night", "x"]), st.integers(0, 3)),
-    max_size=2,
-)
-TAGS = st.lists(st.sampled_from(["a", "b", "c"]), max_size=2)
 
-
-def canonical(content: object) -> str:
-    return json.dumps(content, sort_keys=True)
-
-
-class PathwayMachine(RuleBasedStateMachine):
-    """The store against a dict model, restarted (rebuilt from its log) at random points."""
-
-    traces = Bundle("traces")
+class PathwayMachine(PathwayRules):
+    """The store, restarted (rebuilt from its log) at random points, torn tails, compaction."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.model: dict[str, dict] = {}
         self.torn = 0  # torn lines in the tail: reported at every replay until compaction
 
-    @initialize(target=traces)
-    def open(self):
-        import tempfile
-
+    def open_store(self) -> Facade:
         self.dir = Path(tempfile.mkdtemp(prefix="pathway-machine-"))
-        self.store = self.make()
-        return self._record(self.store.add({"seed": 1}, ["a"]), None)
+        return Facade(self.make())
 
     def make(self) -> PathwayStore:
         return PathwayStore(LocalDirLog(self.dir, compact_after=None))
-
-    def _record(self, trace, predecessor):
-        self.model[trace.uid] = {
-            "versions": [(trace.content, trace.tags)],
-            "replays": 0,
-            "retired": False,
-            "predecessor": predecessor,
-            "created": trace.created_at,
-        }
-        return trace.uid
-
-    @rule(target=traces, content=CONTENT, tags=TAGS)
-    def add(self, content, tags):
-        return self._record(self.store.add(content, tags), None)
-
-    @rule(target=traces, content=CONTENT, tags=TAGS)
-    def add_idempotent(self, content, tags):
-        holders = [
-            (m["created"], uid)
-            for uid, m in self.model.items()
-            if not m["retired"] and canonical(m["versions"][-1][0]) == canonical(content)
-        ]
-        got = self.store.add_idempotent(content, tags)
-        if not holders:
-            assert got.replay_count == 0
-            return self._record(got, None)
-        expected = min(holders)[1]
-        assert got.uid == expected
-        self.model[expected]["replays"] += 1
-        return expected
-
-    @rule(uid=traces, content=CONTENT, tags=st.none() | TAGS)
-    def update(self, uid, content, tags):
-        m = self.model[uid]
-        if m["retired"]:
-            with pytest.raises(Conflict):
-                self.store.update(uid, content, tags)
-            return
-        self.store.update(uid, content, tags)
-        new_tags = m["versions"][-1][1] if tags is None else tuple(sorted(set(tags)))
-        m["versions"].append((content, new_tags))
-
-    @rule(target=traces, uid=traces, content=CONTENT)
-    def revise(self, uid, content):
-        got = self.store.revise(uid, content)
-        assert got.tags == self.model[uid]["versions"][-1][1]
-        return self._record(got, uid)
-
-    @rule(uid=traces)
-    def retire(self, uid):
-        self.store.retire(uid)
-        self.model[uid]["retired"] = True
-
-    @rule(uid=traces, data=st.data())
-    def revert(self, uid, data):
-        m = self.model[uid]
-        current = len(m["versions"])
-        version = data.draw(st.integers(1, current + 1))
-        if m["retired"]:
-            error = Conflict
-        elif version > current:
-            error = NotFound
-        elif version == current:
-            error = InvalidInput
-        else:
-            self.store.revert(uid, version)
-            m["versions"].append(m["versions"][version - 1])
-            return
-        with pytest.raises(error):
-            self.store.revert(uid, version)
 
     @rule()
     def restart(self):
         # A crash: every acknowledged write was fsynced, so closing the descriptor loses
         # nothing a killed process would have kept; the new store sees only the directory.
-        self.store.close()
-        self.store = self.make()
-        assert self.store.replay_report.skipped == self.torn
+        self.store.target.close()
+        self.store = Facade(self.make())
+        assert self.store.target.replay_report.skipped == self.torn
 
     @rule()
     def restart_after_torn_write(self):
-        self.store.close()
+        self.store.target.close()
         with open(self.dir / LocalDirLog.TAIL, "ab") as fh:
             fh.write(b'{"schema":"pathway.event.v1","seq":999999,"op":"ad')
         self.torn += 1
-        self.store = self.make()
-        assert self.store.replay_report.skipped_corrupt == self.torn
+        self.store = Facade(self.make())
+        assert self.store.target.replay_report.skipped_corrupt == self.torn
 
     @precondition(lambda self: len(self.model) > 0)
     @rule()
     def compact(self):
-        self.store.compact()
+        self.call("compact")
         self.torn = 0
-
-    @invariant()
-    def matches_model(self):
-        if not hasattr(self, "store"):
-            return
-        for uid, m in self.model.items():
-            got = self.store.get(uid)
-            content, tags = m["versions"][-1]
-            assert (got.content, got.tags) == (content, tuple(sorted(set(tags))))
-            assert got.version == len(m["versions"])
-            assert (got.replay_count, got.retired) == (m["replays"], m["retired"])
-            assert got.predecessor == m["predecessor"]
-        live = {uid for uid, m in self.model.items() if not m["retired"]}
-        assert {h.trace.uid for h in self.store.search(k=1000)} == live
-
-    @invariant()
-    def history_walks_the_chain(self):
-        if not hasattr(self, "store") or not self.model:
-            return
-        uid = max(self.model, key=lambda u: self.model[u]["created"])
-        expected, current = 0, uid
-        while current is not None:
-            expected += len(self.model[current]["versions"])
-            current = self.model[current]["predecessor"]
-        history = self.store.history(uid)
-        assert history.complete and len(history.entries) == expected
 
     def teardown(self):
         if hasattr(self, "store"):
-            self.store.close()
-            import shutil
-
+            self.store.target.close()
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
