@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from actors.facade import Facade
+from actors.facade import LATE, Facade, settle
 from lakehouse.errors import Unavailable
 from lakehouse.vectors import validate as check
 from lakehouse.vectors.filters import compile_filter
 from lakehouse.vectors.registry import Corpus
 
 ShardOpener = Callable[[Corpus, int], Facade]
+SearchRequest = tuple[str, Any, int, dict[str, Any]]  # corpus, vector, k, options
 
 
 def shard_of(item: str, shards: int) -> int:
@@ -90,6 +92,35 @@ class CorpusRouter:
 
     async def search(self, name: str, vector: Any, k: int, **options: Any) -> dict[str, Any]:
         """Top ``k`` over all shards, searched in parallel; ``complete`` if ``k`` were found."""
+        return (await self.search_many([(name, vector, k, options)], None))[0]
+
+    async def search_many(
+        self, requests: Sequence[SearchRequest], timeout_s: float | None
+    ) -> list[dict[str, Any] | None]:
+        """Several corpus searches at once, under one deadline.
+
+        Each request is ``(corpus, vector, k, options)``; all are checked before any shard
+        is called. Every shard call is started before any is waited for, and all are
+        waited for together. A corpus whose shards did not all answer within ``timeout_s``
+        (None: no deadline) gets None; the others get ``{"hits", "complete"}``.
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        plans = [await self._plan(*request) for request in requests]
+        answers = await self._run_plans(plans, timeout_s)
+        out: list[dict[str, Any] | None] = []
+        for request, plan, parts in zip(requests, plans, answers, strict=True):
+            if any(isinstance(p, Unavailable) for p in parts):
+                # a shard actor is gone: the corpus was deleted, or the actor is restarting
+                self.forget(plan[0].name)
+                await self.corpus(plan[0].name, fresh=True)  # NotFound if deleted
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                plan = await self._plan(*request)
+                parts = (await self._run_plans([plan], left))[0]
+            out.append(_merge(parts, request[2]))
+        return out
+
+    async def _plan(self, name: str, vector: Any, k: int, options: dict[str, Any]) -> tuple:
+        """The corpus and each shard's ``(query, k, options)``, checked before any call."""
         corpus = await self.corpus(name)
         query = check.check_query(vector, corpus.dim)[0]
         check.check_k(k, 1000)
@@ -101,11 +132,16 @@ class CorpusRouter:
                 s: {**options, "allow_ids": [options["allow_ids"][i] for i in rows]}
                 for s, rows in allowed.items()
             }
-        parts = await asyncio.gather(
-            *(self._call(corpus, s, "search", query, k, **kw) for s, kw in per_shard.items())
-        )
-        hits = sorted((h for p in parts for h in p["hits"]), key=lambda h: -h["score"])[:k]
-        return {"hits": hits, "complete": len(hits) == k}
+        return corpus, query, k, per_shard
+
+    async def _run_plans(self, plans: list[tuple], timeout_s: float | None) -> list[list]:
+        calls = [
+            self._shard(corpus, s).submit("search", query, k, **kw)
+            for corpus, query, k, per_shard in plans
+            for s, kw in per_shard.items()
+        ]
+        settled = iter(await settle(calls, timeout_s))
+        return [[next(settled) for _ in plan[3]] for plan in plans]
 
     async def sizes(self, name: str) -> int:
         corpus = await self.corpus(name)
@@ -129,6 +165,17 @@ class CorpusRouter:
         if key not in self._shards:
             self._shards[key] = self.open_shard(corpus, index)
         return self._shards[key]
+
+
+def _merge(parts: list[Any], k: int) -> dict[str, Any] | None:
+    """The shards' answers as one top ``k``; None if one was late; a shard's error raised."""
+    if any(p is LATE for p in parts):
+        return None
+    for part in parts:
+        if isinstance(part, BaseException):
+            raise part
+    hits = sorted((h for p in parts for h in p["hits"]), key=lambda h: -h["score"])[:k]
+    return {"hits": hits, "complete": len(hits) == k}
 
 
 def _split(ids: list[str], shards: int) -> dict[int, np.ndarray]:

@@ -15,7 +15,7 @@ One run, the real ONNX embedder, data under data/bench/matrix (wiped at the star
   so each search does the same work. Then each kind is run again in a block of its own to
   count its CPU per search (this process and the Ray it started; the driver's alone): on
   2 cores no search takes less wall time than half its CPU, the floor the parallel ratio
-  is set against. The same figures for in-process shards (``local_router``: sub-ms CPU
+  is set against. And Ray's own ratio: 3 actor calls that do nothing, in parallel, vs 1. The same figures for in-process shards (``local_router``: sub-ms CPU
   per corpus, threads under one GIL) follow as a secondary section; ``--mode local`` runs
   only those, and the quality part on them, without Ray.
 - staffing intents (``lakehouse.staffing.intents``): a role plus state, certification,
@@ -174,6 +174,48 @@ async def latency(router, vectors: np.ndarray, where: str) -> dict:
         # the fastest a 3-corpus search can be on 2 cores, against the 1-corpus p50
         lat["parallel_floor_on_2_cores_ms"] = round(cpu / 2, 3)
         lat["parallel_floor_x_1_p50"] = round(cpu / 2 / lat["1 corpus"]["p50_ms"], 2)
+    return out
+
+
+class _Echo:
+    """A shard stand-in that does no work: the bare cost of an actor call."""
+
+    def search(self, vector, k):
+        return {"hits": [{"id": str(i), "score": 0.5, "metadata": None} for i in range(k)]}
+
+
+async def ray_floor(samples: int) -> dict:
+    """Ray's own fan-out ratio here: 3 actor calls that do nothing, in parallel, vs 1.
+
+    The same submission and wait as the router (``Facade.submit`` + ``settle``), and plain
+    ``ray.get`` as a check. No search over actors can have a lower ratio than this.
+    """
+    import ray
+
+    from actors.facade import Facade, settle
+
+    echoes = [
+        Facade(ray.remote(_Echo).options(num_cpus=0, max_concurrency=8).remote()) for _ in CORPORA
+    ]
+    vector = np.zeros(384, dtype=np.float32)
+    out: dict = {"samples": samples}
+    for label, how in (("settle", "settle"), ("ray.get", "get")):
+        timings: dict[int, list[float]] = {1: [], 3: []}
+        for i in range(samples + WARMUP):
+            for n in (1, 3) if i % 2 else (3, 1):
+                t = time.perf_counter()
+                calls = [e.submit("search", vector, 10) for e in echoes[:n]]
+                if how == "settle":
+                    await settle(calls, 2.0)
+                else:
+                    ray.get(calls)
+                if i >= WARMUP:
+                    timings[n].append(time.perf_counter() - t)
+        one, three = percentiles(timings[1]), percentiles(timings[3])
+        out[label] = {"1 call": one, "3 calls": three,
+                      "x_1_p50": round(three["p50_ms"] / one["p50_ms"], 2)}  # fmt: skip
+    for echo in echoes:
+        ray.kill(echo.target)
     return out
 
 
@@ -410,6 +452,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         await load(router, ids, vectors, meta, args.shards)
         where = f"shard actors ({args.shards} per corpus, a process each), router in the driver"
         result["fan_out"] = await latency(router, queries, where)
+        result["ray_floor"] = await ray_floor(args.queries)
     result["quality"] = await quality(router, store, embedder, profiles, args.failures_top)
     result["confidence"] = await confidence(router, embedder)
     return result
@@ -438,6 +481,14 @@ def print_latency(section: dict, rows: int) -> None:
             f"  2-core floor of a 3-corpus search: {lat['parallel_floor_on_2_cores_ms']:.3f} ms"
             f" = {lat['parallel_floor_x_1_p50']:.2f}x the 1-corpus p50 (half its CPU)"
         )
+
+
+def print_ray_floor(floor: dict) -> None:
+    print("Ray's own floor: actor calls that do nothing, 3 in parallel vs 1 (p50 ms)")
+    for label in ("settle", "ray.get"):
+        f = floor[label]
+        print(f"  {label:<8} 1 call {f['1 call']['p50_ms']:.3f}, 3 calls "
+              f"{f['3 calls']['p50_ms']:.3f} = {f['x_1_p50']:.2f}x")  # fmt: skip
 
 
 def print_quality(q: dict) -> None:
@@ -494,6 +545,7 @@ def print_confidence(c: dict) -> None:
 def print_table(result: dict) -> None:
     if "fan_out" in result:
         print_latency(result["fan_out"], result["rows"])
+        print_ray_floor(result["ray_floor"])
         print()
     print_latency(result["fan_out_in_process"], result["rows"])
     print_quality(result["quality"])

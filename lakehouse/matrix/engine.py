@@ -2,8 +2,10 @@
 
 ``MatrixSearch`` takes a router-like object (async ``search(name, vector, k, **options)``),
 so it runs over in-process shards, shard actors, or a fake in tests. Every corpus is
-searched at the same time (``asyncio.gather``), each under its own ``asyncio.wait_for``
-timeout; a corpus that misses it is left out and named in ``partial``.
+searched at the same time under the query's timeout; a corpus that misses it is left out
+and named in ``partial``. A router with ``search_many(requests, timeout_s)`` (the
+``CorpusRouter``) runs the whole fan-out under one deadline; otherwise each corpus is one
+``search`` under its own ``asyncio.wait_for``.
 """
 
 from __future__ import annotations
@@ -185,12 +187,17 @@ class MatrixSearch:
         return self.playbook
 
     async def _fan_out(
-        self, query: MatrixQuery, vector: Any, names: list[str], k: int
+        self, query: MatrixQuery, vector: Any, names: list[str], k: int, **extra: Any
     ) -> dict[str, list | None]:
-        options = _options(query)
-        answers = await asyncio.gather(
-            *(self._one(name, vector, k, query.timeout_s, options) for name in names)
-        )
+        options = {**_options(query), **extra}
+        many = getattr(self.router, "search_many", None)
+        if many is not None:  # every shard call in flight at once, one deadline for all
+            found = await many([(n, vector, k, options) for n in names], query.timeout_s)
+            answers = [None if f is None else list(f["hits"]) for f in found]
+        else:
+            answers = await asyncio.gather(
+                *(self._one(name, vector, k, query.timeout_s, options) for name in names)
+            )
         return dict(zip(names, answers, strict=True))
 
     async def _one(
@@ -221,12 +228,8 @@ class MatrixSearch:
         if not missing or not found:
             return
         missing = missing[: self.config.max_k]
-        options = {**_options(query), "allow_ids": missing}
-        names = list(found)
-        extra = await asyncio.gather(
-            *(self._one(n, vector, len(missing), query.timeout_s, options) for n in names)
-        )
-        for name, hits in zip(names, extra, strict=True):
+        extra = await self._fan_out(query, vector, list(found), len(missing), allow_ids=missing)
+        for name, hits in extra.items():
             if hits:  # keep each corpus's list in raw-score order, so ranks stay meaningful
                 found[name] = sorted([*found[name], *hits], key=lambda h: -float(h["score"]))
 

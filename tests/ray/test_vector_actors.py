@@ -79,3 +79,24 @@ def test_kill_mid_ingest_every_acknowledged_id_is_searchable(settings):
         assert hit["id"] == item
     for index in range(2):
         ray.kill(ray.get_actor(shard_name(settings, "killme", index), "lakehouse"), no_restart=True)
+
+
+def test_search_many_over_actors_is_parallel_and_leaves_late_shards_out(settings):
+    """The actor path of the fan-out: one ``ray.wait`` for all shard calls, one deadline."""
+    import time
+
+    from tests.fakes.slow_shard import slow_router
+
+    def actor(shard):
+        return ray.remote(type(shard)).options(num_cpus=0).remote(shard.name, shard.delay)
+
+    router, _ = slow_router(settings, {"p": 0.3, "q": 0.3, "late": 2.0}, wrap=actor)
+    asyncio.run(router.search_many([(n, [1, 0], 1, {}) for n in ("p", "q", "late")], 5.0))
+    started = time.perf_counter()  # the actors are up: time a second round
+    found = asyncio.run(router.search_many([(n, [1, 0], 2, {}) for n in ("p", "q", "late")], 1.0))
+    elapsed = time.perf_counter() - started
+    assert [f and f["hits"][0]["id"] for f in found] == ["p-0", "q-0", None]
+    assert 0.9 < elapsed < 1.6, f"deadline 1.0 s, took {elapsed:.2f}s"
+    started = time.perf_counter()
+    both = asyncio.run(router.search_many([(n, [1, 0], 2, {}) for n in ("p", "q")], 5.0))
+    assert all(both) and time.perf_counter() - started < 0.55  # two 0.3 s shards at once

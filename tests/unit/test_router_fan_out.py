@@ -1,0 +1,46 @@
+"""``CorpusRouter.search_many``: every shard in flight at once, one deadline, checks first."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from lakehouse.errors import InvalidInput
+from tests.fakes.slow_shard import slow_router
+
+DELAY = 0.3
+
+
+def test_corpora_are_searched_at_once(settings):
+    router, _ = slow_router(settings, {"a": DELAY, "b": DELAY, "c": DELAY})
+    started = time.perf_counter()
+    found = asyncio.run(router.search_many([(n, [1.0, 0.0], 3, {}) for n in "abc"], 5.0))
+    elapsed = time.perf_counter() - started
+    assert [f["hits"][0]["id"] for f in found] == ["a-0", "b-0", "c-0"]
+    assert all(f["complete"] for f in found)
+    assert elapsed < 2 * DELAY, f"three {DELAY}s corpora took {elapsed:.2f}s: not parallel"
+
+
+def test_a_late_corpus_is_none_and_the_others_answer(settings):
+    router, _ = slow_router(settings, {"fast": 0.0, "slow": 1.0})
+
+    async def timed():  # timed inside: asyncio.run then waits for the sleeping thread
+        started = time.perf_counter()
+        found = await router.search_many([("fast", [1, 0], 2, {}), ("slow", [1, 0], 2, {})], 0.2)
+        return found, time.perf_counter() - started
+
+    found, elapsed = asyncio.run(timed())
+    assert elapsed < 0.8  # the deadline, not the slow shard
+    assert found[0]["hits"][0]["id"] == "fast-0" and found[1] is None
+
+
+def test_a_bad_request_fails_before_any_shard_is_called(settings):
+    router, opened = slow_router(settings, {"a": 0.0, "b": 0.0})
+    bad_filter = {"filter": {"role": {"$regex": "x"}}}
+    with pytest.raises(InvalidInput):
+        asyncio.run(router.search_many([("a", [1, 0], 2, {}), ("b", [1, 0], 2, bad_filter)], 1.0))
+    with pytest.raises(InvalidInput):  # wrong dimension
+        asyncio.run(router.search_many([("a", [1, 0], 2, {}), ("b", [1, 0, 0], 2, {})], 1.0))
+    assert opened == []
