@@ -10,7 +10,10 @@ One run, on a local Ray with 2 CPUs and the default (in-process ONNX int8) embed
 - the bulk job (``lakehouse.jobs.bulk_embed``) over the whole dataset into a 2-shard corpus;
 - checks: the corpus holds every row, and a few labelled queries find their roles.
 Targets: the whole pipeline in ≤ 30 minutes on 2 cores; the pipeline's embed rate (rows
-embedded ÷ job seconds) ≥ 0.9× the standalone rate. Writes bench/results/ingest_500k.json.
+embedded ÷ job seconds) ≥ 0.9× the standalone rate. Where the job's CPU went (every
+process, grouped: embedder, shards, skip/write actors, driver, Ray) is counted too, with
+the embedder's rows per CPU-second against the standalone's: the gap splits into CPU the
+embedder did not get and CPU it used less well. Writes bench/results/ingest_500k.json.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
+
+from bench.cpu import CpuSampler, grouped  # noqa: E402
+
 WORK = ROOT / "data" / "bench" / "ingest500k"
 TARGETS = {"total_minutes": 30, "pipeline_over_standalone_embed": 0.9}
 
@@ -59,16 +65,18 @@ def main() -> None:
     print(f"CSV → Parquet → catalog: {result['csv_to_catalog']['seconds']} s", flush=True)
     from lakehouse.jobs.bulk_embed import JobArgs, run
 
-    job = run(
-        JobArgs(
-            dataset="workers",
-            corpus="workers",
-            limit=args.limit,
-            batch_size=args.batch_size,
-            concurrency=args.concurrency,
+    with CpuSampler() as cpu:
+        job = run(
+            JobArgs(
+                dataset="workers",
+                corpus="workers",
+                limit=args.limit,
+                batch_size=args.batch_size,
+                concurrency=args.concurrency,
+            )
         )
-    )
     result["bulk_embed"] = job
+    result["job_cpu"] = job_cpu(cpu, job["rows_embedded"], args.concurrency)
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     result["checks"] = _checks(settings, job["rows_total"])
     ray.shutdown()
@@ -81,6 +89,14 @@ def main() -> None:
     result["ratios"] = {
         "total_minutes": round(result["total_seconds"] / 60, 2),
         "pipeline_over_standalone_embed": round(job["rows_per_s"] / standalone, 3),
+        # per CPU-second: below 1 means the embedder used its CPU less well in the pipeline
+        "embedder_per_cpu_over_standalone": _ratio(
+            result["job_cpu"]["embedder_rows_per_cpu_s"],
+            max(
+                result["standalone_embed"]["rows_per_cpu_s"],
+                result["standalone_embed_after"]["rows_per_cpu_s"],
+            ),
+        ),  # fmt: skip
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / (
@@ -106,10 +122,50 @@ def _standalone(csv: Path, sample: int, settings) -> dict:
     config = EmbedConfig.from_env(cache_dir=settings.data_dir.resolve() / "models")
     with open_embedder(config) as embedder:
         embedder.embed_documents(texts[:64])  # warm up (and export the model once)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         embedder.embed_documents(texts)
-        seconds = time.perf_counter() - started
-    return {"rows": sample, "seconds": round(seconds, 2), "rows_per_s": round(sample / seconds, 1)}
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "rows": sample,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(sample / seconds, 1),
+        "rows_per_cpu_s": round(sample / cpu, 1),
+    }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+def job_cpu(sampler: CpuSampler, rows: int, embedders: int) -> dict:
+    """Where the job's CPU went; the embedder's share and its rows per CPU-second."""
+    used = sampler.used()
+    # Ray Data's map actors all run as ``ray::_MapWorker``: the ``embedders`` busiest of
+    # them are the embedders, the others skip and write (a sliver of CPU each)
+    workers = sorted((p for p, (n, _) in used.items() if "MapWorker" in n),
+                     key=lambda p: -used[p][1])[:embedders]  # fmt: skip
+
+    def group(pid: int, name: str) -> str:
+        if name == "driver":
+            return "driver (Ray Data executor)"
+        if pid in workers:
+            return "embedder"
+        if "MapWorker" in name:
+            return "skip/write actors"
+        if "ShardActor" in name:
+            return "shards"
+        return "ray (system processes, idle workers, read tasks)" if "ray" in name else "other"
+
+    groups = grouped(used, group)
+    total, embed = sum(groups.values()), groups.get("embedder", 0.0)
+    return {
+        "seconds": round(sampler.seconds, 1),
+        "cpu_seconds": groups,
+        "cpu_seconds_available": round(2 * sampler.seconds, 1),
+        "embedder_share_of_available": round(embed / (2 * sampler.seconds), 3),
+        "embedder_share_of_used": round(embed / total, 3) if total else None,
+        "embedder_rows_per_cpu_s": round(rows / embed, 1) if embed else None,
+    }
 
 
 def _ingest(csv: Path, settings) -> dict:

@@ -5,10 +5,12 @@
 One run, side by side, on clustered unit vectors (and, when the embedder is available, on
 real embeddings of the staffing set):
 - index throughput through the shard actors vs raw hnswlib in-process (same M,
-  ef_construction, 2 threads) vs Chroma with the same vectors;
+  ef_construction, 2 threads) vs Chroma with the same vectors; with where the CPU went
+  during the adds (shard actors, driver, Ray and Serve) and the shards' CPU against raw's;
 - RSS per vector: the shard actor's process vs a process holding only raw hnswlib;
 - search p50/p99 at the actor (router in the driver) and over HTTP, against the /health
-  floor measured in the same run; recall@10 against exact search;
+  floor measured in the same run, and a request with the same body refused by validation
+  (what carrying the vector costs, with no actor call); recall@10 against exact search;
 - text query end to end (embed + search over HTTP) p50, when an embedder is configured.
 Writes bench/results/vectors.json.
 """
@@ -29,6 +31,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.cpu import CpuSampler, grouped  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "data" / "bench" / "vectors"
 BATCH = 1000
@@ -54,16 +58,16 @@ before = psutil.Process().memory_info().rss
 p = hnswlib.Index(space="cosine", dim=v.shape[1])
 p.init_index(max_elements=len(v), ef_construction={EF_C}, M={M})
 p.set_num_threads(2)
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 for s in range(0, len(v), {BATCH}):
     p.add_items(v[s:s + {BATCH}])
-el = time.perf_counter() - t
+el, cpu = time.perf_counter() - t, time.process_time() - c
 after = psutil.Process().memory_info().rss
 p.set_ef({EF_S})
 found, _ = p.knn_query(q, k=10)
 truth = np.argsort(-(q @ v.T), axis=1)[:, :10]
 recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found.tolist(), truth.tolist())]))
-print(json.dumps({{"adds_per_s": len(v) / el, "seconds": el, "rss_per_vector_bytes": (after - before) / len(v), "recall_at_10": recall}}))
+print(json.dumps({{"adds_per_s": len(v) / el, "seconds": el, "cpu_seconds": cpu, "rss_per_vector_bytes": (after - before) / len(v), "recall_at_10": recall}}))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -139,7 +143,8 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
     mem_before = [ray.get(h.memory.remote()) for h in handles]
     ids = [str(i) for i in range(len(data))]
     started = time.perf_counter()
-    loop.run_until_complete(_pipelined_adds(router, name, ids, data))
+    with CpuSampler() as sampler:
+        loop.run_until_complete(_pipelined_adds(router, name, ids, data))
     elapsed = time.perf_counter() - started
     mem_after = [ray.get(h.memory.remote()) for h in handles]
     grown = {
@@ -163,6 +168,14 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
         t = time.perf_counter()
         client.get("/health").raise_for_status()
         health.append(time.perf_counter() - t)
+    # the same body refused by validation (k=0): what carrying the vector costs, no actor call
+    body_only = []
+    for q in queries:
+        body = {"vector": q.tolist(), "k": 0}
+        t = time.perf_counter()
+        status = client.post(f"/v1/vectors/corpora/{name}/search", json=body).status_code
+        body_only.append(time.perf_counter() - t)
+        assert status == 400, status  # request validation: before any actor call
     truth = exact_top10(data, queries)
     recall = float(
         np.mean([len(set(f) & set(t.tolist())) / 10 for f, t in zip(found, truth, strict=True)])
@@ -172,13 +185,24 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
         "idle_cpu_cores_before_adds": idle_cores,
         "adds_per_s": len(data) / elapsed,
         "seconds": elapsed,
+        "adds_cpu_seconds": grouped(sampler.used(), _adds_group),
+        "adds_cpu_seconds_available": round(2 * sampler.seconds, 1),
         "rss_per_vector_bytes": grown["rss"] / len(data),
         "uss_per_vector_bytes": grown["uss"] / len(data),
         "search_actor": percentiles(actor_lat),
         "search_http": percentiles(http_lat),
         "health_http": percentiles(health),
+        "refused_body_http": percentiles(body_only),
         "recall_at_10": round(recall, 4),
     }
+
+
+def _adds_group(pid: int, name: str) -> str:
+    if "ShardActor" in name:
+        return "shards"
+    if name == "driver":
+        return "driver (client and router)"
+    return "ray and serve (system processes, replicas)" if "ray" in name else "other"
 
 
 async def _pipelined_adds(router, name, ids, data, in_flight: int = 2) -> None:
@@ -205,7 +229,8 @@ def text_queries(url: str, name: str, texts: list[str]) -> dict | None:
             return None
         resp.raise_for_status()
         lat.append(time.perf_counter() - t)
-    return percentiles(lat)
+    # the first one loads the replica's embedder (seconds): reported, kept out of p50/p99
+    return {**percentiles(lat[1:]), "first_request_ms": round(lat[0] * 1000, 1)}
 
 
 def staffing(n: int, queries: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -267,9 +292,14 @@ def main() -> None:
         "actors_over_raw_adds": round(ours["adds_per_s"] / raw["adds_per_s"], 3),
         "actors_over_chroma_adds": round(ours["adds_per_s"] / result["chroma"]["adds_per_s"], 3)
         if result["chroma"] and "adds_per_s" in result["chroma"] else None,
+        # the shards' own CPU per add against raw hnswlib's: our write path's overhead
+        # (validation, log, locks, Ray's call), apart from CPU other processes took
+        "shard_cpu_over_raw_cpu": round(ours["adds_cpu_seconds"].get("shards", 0) / raw["cpu_seconds"], 3),
         "rss_per_vector_over_raw": round(ours["rss_per_vector_bytes"] / raw["rss_per_vector_bytes"], 3),
         "uss_per_vector_over_raw": round(ours["uss_per_vector_bytes"] / raw["rss_per_vector_bytes"], 3),
         "search_http_p50_over_health_p50": round(ours["search_http"]["p50_ms"] / ours["health_http"]["p50_ms"], 2),
+        # a request with the same body that does no work at all, against the same floor
+        "refused_body_http_p50_over_health_p50": round(ours["refused_body_http"]["p50_ms"] / ours["health_http"]["p50_ms"], 2),
         # the HTTP hop's own cost (HTTP p50 minus the actor p50) against the floor's
         "search_http_overhead_over_health_p50": round((ours["search_http"]["p50_ms"] - ours["search_actor"]["p50_ms"]) / ours["health_http"]["p50_ms"], 2),
     }  # fmt: skip
