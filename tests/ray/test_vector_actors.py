@@ -100,3 +100,17 @@ def test_search_many_over_actors_is_parallel_and_leaves_late_shards_out(settings
     started = time.perf_counter()
     both = asyncio.run(router.search_many([(n, [1, 0], 2, {}) for n in ("p", "q")], 5.0))
     assert all(both) and time.perf_counter() - started < 0.55  # two 0.3 s shards at once
+
+
+def test_a_shard_error_over_actors_is_the_domain_error(settings):
+    corpus = make_corpus("errs", DIM, shards=2)
+    ray.get(registry_actor(settings).create.remote(corpus))
+    router = CorpusRouter(
+        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
+    )
+    asyncio.run(router.add("errs", ["a", "b", "c"], vecs(3, 7)))
+    with pytest.raises(InvalidInput, match="ef"):  # raised in a shard actor, unwrapped
+        asyncio.run(router.search("errs", vecs(1, 8)[0], 2, ef=10**6))
+    assert len(asyncio.run(router.search("errs", vecs(1, 8)[0], 3))["hits"]) == 3
+    for index in range(2):
+        ray.kill(ray.get_actor(shard_name(settings, "errs", index), "lakehouse"), no_restart=True)

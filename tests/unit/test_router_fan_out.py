@@ -44,3 +44,16 @@ def test_a_bad_request_fails_before_any_shard_is_called(settings):
     with pytest.raises(InvalidInput):  # wrong dimension
         asyncio.run(router.search_many([("a", [1, 0], 2, {}), ("b", [1, 0, 0], 2, {})], 1.0))
     assert opened == []
+
+
+def test_a_shard_error_reaches_the_caller_as_the_domain_error(settings):
+    from actors.router import local_router
+    from lakehouse.storage import open_store
+    from lakehouse.vectors.registry import make_corpus
+
+    router = local_router(settings, open_store(settings))
+    asyncio.run(router.registry.create(make_corpus("e", 2)))
+    asyncio.run(router.add("e", ["x"], [[1.0, 0.0]]))
+    with pytest.raises(InvalidInput, match="ef"):  # checked by the shard, not the router
+        asyncio.run(router.search_many([("e", [1.0, 0.0], 1, {"ef": 10**6})], 1.0))
+    assert asyncio.run(router.search("e", [1.0, 0.0], 1))["hits"][0]["id"] == "x"
