@@ -110,9 +110,7 @@ class CorpusRouter:
         out: list[dict[str, Any] | None] = []
         for request, plan, parts in zip(requests, plans, answers, strict=True):
             if any(isinstance(p, Unavailable) for p in parts):
-                # a shard actor is gone: the corpus was deleted, or the actor is restarting
-                self.forget(plan[0].name)
-                await self.corpus(plan[0].name, fresh=True)  # NotFound if deleted
+                await self._refresh(plan[0].name)
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 plan = await self._plan(*request)
                 parts = (await self._run_plans([plan], left))[0]
@@ -155,10 +153,13 @@ class CorpusRouter:
         try:
             return await getattr(shard, method)(*args, **kw)
         except Unavailable:
-            # the shard actor is gone: the corpus was deleted, or the actor is restarting
-            self.forget(corpus.name)
-            await self.corpus(corpus.name, fresh=True)  # NotFound if deleted
+            await self._refresh(corpus.name)
             return await getattr(self._shard(corpus, index), method)(*args, **kw)
+
+    async def _refresh(self, name: str) -> None:
+        """A shard actor is gone: the corpus was deleted (NotFound), or it is restarting."""
+        self.forget(name)
+        await self.corpus(name, fresh=True)
 
     def _shard(self, corpus: Corpus, index: int) -> Facade:
         key = (corpus.name, index)

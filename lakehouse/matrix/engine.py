@@ -1,11 +1,9 @@
 """The matrix search: one query fanned out over several corpora at once, merged, explained.
 
-``MatrixSearch`` takes a router-like object (async ``search(name, vector, k, **options)``),
-so it runs over in-process shards, shard actors, or a fake in tests. Every corpus is
-searched at the same time under the query's timeout; a corpus that misses it is left out
-and named in ``partial``. A router with ``search_many(requests, timeout_s)`` (the
-``CorpusRouter``) runs the whole fan-out under one deadline; otherwise each corpus is one
-``search`` under its own ``asyncio.wait_for``.
+``MatrixSearch`` takes a router-like object (async ``search_many(requests, timeout_s)``,
+as ``CorpusRouter`` has), so it runs over in-process shards, shard actors, or a fake in
+tests. Every corpus is searched at the same time under the query's timeout; a corpus that
+misses it is left out and named in ``partial``.
 """
 
 from __future__ import annotations
@@ -80,7 +78,9 @@ class MatrixSearch:
     """Fan-out, fusion, filters, playbook boosts and the repeat-query cache.
 
     Args:
-        router: async ``search(name, vector, k, **options)`` (a ``CorpusRouter``).
+        router: async ``search_many([(name, vector, k, options)], timeout_s)`` giving
+            ``{"hits", "complete"}`` or None (late) per request, and ``search`` for the
+            playbook (a ``CorpusRouter``).
         embed: async ``texts -> vectors`` for text queries and playbook records.
         store: the object store for the playbook's audit trail (None: no playbook).
         config: see ``MatrixConfig``.
@@ -189,27 +189,13 @@ class MatrixSearch:
     async def _fan_out(
         self, query: MatrixQuery, vector: Any, names: list[str], k: int, **extra: Any
     ) -> dict[str, list | None]:
+        """Every corpus at once under the query's timeout; a late one maps to None."""
         options = {**_options(query), **extra}
-        many = getattr(self.router, "search_many", None)
-        if many is not None:  # every shard call in flight at once, one deadline for all
-            found = await many([(n, vector, k, options) for n in names], query.timeout_s)
-            answers = [None if f is None else list(f["hits"]) for f in found]
-        else:
-            answers = await asyncio.gather(
-                *(self._one(name, vector, k, query.timeout_s, options) for name in names)
-            )
-        return dict(zip(names, answers, strict=True))
-
-    async def _one(
-        self, name: str, vector: Any, k: int, timeout_s: float, options: dict[str, Any]
-    ) -> list | None:
-        try:
-            found = await asyncio.wait_for(
-                self.router.search(name, vector, k, **options), timeout_s
-            )
-        except TimeoutError:
-            return None  # late: left out and named in "partial"
-        return list(found["hits"])
+        requests = [(name, vector, k, options) for name in names]
+        found = await self.router.search_many(requests, query.timeout_s)
+        return {
+            n: None if f is None else list(f["hits"]) for n, f in zip(names, found, strict=True)
+        }
 
     async def _boosts(self, query: MatrixQuery, vector: Any) -> dict[str, dict[str, Any]]:
         if not query.use_playbook or self.playbook is None:

@@ -48,6 +48,15 @@ class FakeRouter:
         hits = [h for h in hits if h["id"] not in set(options.get("exclude_ids") or ())]
         return {"hits": hits[:k], "complete": len(hits) >= k}
 
+    async def search_many(self, requests, timeout_s):
+        async def one(name, vector, k, options):
+            try:
+                return await asyncio.wait_for(self.search(name, vector, k, **options), timeout_s)
+            except TimeoutError:
+                return None
+
+        return await asyncio.gather(*(one(*r) for r in requests))
+
 
 def hits_of(pairs):
     return [{"id": i, "score": s, "metadata": {"id": i}} for i, s in pairs]
