@@ -55,9 +55,9 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "data" / "bench" / "matrix"
 
-from actors.router import local_router  # noqa: E402
+from actors.jobs.bulk_embed import META_COLUMNS, row_text  # noqa: E402
+from actors.remote.corpus_router import local_router  # noqa: E402
 from lakehouse.embed import EmbedConfig, open_embedder  # noqa: E402
-from lakehouse.jobs.bulk_embed import META_COLUMNS, row_text  # noqa: E402
 from lakehouse.matrix import MatrixConfig, MatrixQuery, MatrixSearch, Record  # noqa: E402
 from lakehouse.matrix.fusion import fuse  # noqa: E402
 from lakehouse.matrix.playbook import PlaybookConfig  # noqa: E402
@@ -90,8 +90,8 @@ def start_ray():
 
 
 def actor_router(settings: Settings):
-    from actors.facade import Facade
-    from actors.router import CorpusRouter
+    from actors.remote.corpus_router import CorpusRouter
+    from actors.remote.facade import Facade
     from actors.vectors import registry_actor, shard_actor
 
     return CorpusRouter(
@@ -192,7 +192,7 @@ async def ray_floor(samples: int) -> dict:
     """
     import ray
 
-    from actors.facade import Facade, settle
+    from actors.remote.facade import Facade, settle
 
     echoes = [
         Facade(ray.remote(_Echo).options(num_cpus=0, max_concurrency=8).remote()) for _ in CORPORA

@@ -123,8 +123,8 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
     import httpx
     import ray
 
-    from actors.facade import Facade
-    from actors.router import CorpusRouter
+    from actors.remote.corpus_router import CorpusRouter
+    from actors.remote.facade import Facade
     from actors.vectors import registry_actor, shard_actor, shard_name
     from lakehouse.settings import Settings
 
@@ -238,8 +238,8 @@ def staffing(n: int, queries: int) -> tuple[np.ndarray, np.ndarray, float]:
     labelled queries plus profile-like queries, and the embedding rate."""
     import pyarrow as pa
 
+    from actors.jobs.bulk_embed import row_text
     from lakehouse.embed import EmbedConfig, open_embedder
-    from lakehouse.jobs.bulk_embed import row_text
     from lakehouse.staffing import LABELLED_QUERIES, generate_batches
 
     rows = pa.Table.from_batches(list(generate_batches(n + queries, seed=11))).to_pylist()

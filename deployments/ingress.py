@@ -7,13 +7,13 @@ import logging
 from fastapi import FastAPI
 
 from actors.catalog import catalog_actor
-from actors.facade import Facade
 from actors.observer import observer_actor
 from actors.pathway import pathway_actor
-from actors.router import CorpusRouter
+from actors.remote.corpus_router import CorpusRouter
+from actors.remote.facade import Facade
+from actors.services import Services
 from actors.vectors import registry_actor, shard_actor
 from deployments.api import create_api
-from deployments.services import Services
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
 from lakehouse.matrix import MatrixConfig, MatrixSearch

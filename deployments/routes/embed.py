@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from deployments.models import ERRORS
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
+from deployments.wire import ERRORS
 
 router = APIRouter(tags=["embed"], responses=ERRORS)
 

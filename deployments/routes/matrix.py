@@ -9,9 +9,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from deployments.models import ERRORS
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
+from deployments.wire import ERRORS
 from lakehouse.errors import InvalidInput, NotFound, Unavailable
 from lakehouse.matrix import MatrixQuery, MatrixSearch, Record, allow_list_sql
 from lakehouse.matrix.engine import MAX_CORPORA, MAX_WEIGHT

@@ -13,11 +13,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.facade import Facade
-from deployments.models import ERRORS
+from actors.remote.facade import Facade
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
 from deployments.tracing import current_trace_id
+from deployments.wire import ERRORS
 from deployments.workflows import Workflows
 from lakehouse.errors import InvalidInput, Unavailable
 from lakehouse.workflow import WorkflowLimits

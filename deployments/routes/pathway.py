@@ -12,11 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from actors.facade import Facade
-from deployments.models import ERRORS
+from actors.remote.facade import Facade
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
 from deployments.tracing import current_trace_id
+from deployments.wire import ERRORS
 from lakehouse.errors import Unavailable
 from lakehouse.pathway import PathwayLimits
 

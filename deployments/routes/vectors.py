@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from deployments.models import ERRORS
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
+from deployments.wire import ERRORS
 from lakehouse.errors import InvalidInput
 from lakehouse.vectors.registry import MAX_SHARDS, make_corpus
 

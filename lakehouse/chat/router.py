@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from lakehouse.chat.base import ChatProvider, Messages, RetryPolicy
 from lakehouse.chat.config import ChatConfig
-from lakehouse.chat.models import ChatReply, ChatRequest
+from lakehouse.chat.messages import ChatReply, ChatRequest
 from lakehouse.chat.ollama_provider import OllamaProvider
 from lakehouse.chat.openai_compat import OpenAICompatProvider
 from lakehouse.errors import InvalidInput, Unavailable

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.vectors.checks import MAX_ID_CHARS
 from lakehouse.vectors.registry import make_corpus
-from lakehouse.vectors.validate import MAX_ID_CHARS
 
 OUTCOMES = {"success": 1.0, "failure": -1.0}
 MAX_IDS = 100

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from lakehouse.errors import InvalidInput
 from lakehouse.storage import ObjectStore
-from lakehouse.vectors import validate as check
+from lakehouse.vectors import checks as check
 from lakehouse.vectors.index import HnswTable
 from lakehouse.vectors.persist import LoadReport, ShardStorage, WalRecord
 from lakehouse.vectors.rwlock import RWLock

@@ -7,11 +7,11 @@ import warnings
 import pytest
 
 from actors.catalog import CatalogActor
-from actors.facade import Facade
 from actors.observer import ObserverActor
 from actors.pathway import PathwayActor
+from actors.remote.facade import Facade
+from actors.services import Services
 from deployments.api import create_api
-from deployments.services import Services
 from lakehouse.matrix import MatrixConfig, MatrixSearch
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")

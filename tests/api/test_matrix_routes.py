@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from actors.jobs.bulk_embed import META_COLUMNS, row_text
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
-from lakehouse.jobs.bulk_embed import META_COLUMNS, row_text
 from lakehouse.settings import Settings
 from lakehouse.staffing import generate_batches, write_csv
 from tests.api.conftest import make_client

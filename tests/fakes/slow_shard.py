@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.facade import Facade
-from actors.router import CorpusRouter
+from actors.remote.corpus_router import CorpusRouter
+from actors.remote.facade import Facade
 from lakehouse.storage import open_store
 from lakehouse.vectors.registry import CorpusRegistry, make_corpus
 

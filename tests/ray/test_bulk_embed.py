@@ -6,10 +6,10 @@ import pytest
 import ray
 
 from actors.catalog import catalog_actor
+from actors.jobs.bulk_embed import JobArgs, run
 from actors.vectors import shard_name
 from lakehouse.embed import EmbedConfig
 from lakehouse.ingest import csv_to_parquet
-from lakehouse.jobs.bulk_embed import JobArgs, run
 from lakehouse.staffing import write_csv
 from lakehouse.storage import open_store
 
@@ -43,8 +43,8 @@ def test_bulk_embed_is_resumable_and_idempotent(settings, tmp_path, model_cache)
     again = run(args, settings, embed)
     assert again["rows_embedded"] == 0 and again["rows_skipped_already_indexed"] == 240
 
-    from actors.facade import Facade
-    from actors.router import CorpusRouter
+    from actors.remote.corpus_router import CorpusRouter
+    from actors.remote.facade import Facade
     from actors.vectors import registry_actor, shard_actor
 
     router = CorpusRouter(

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import ray
 
-from actors.facade import Facade
-from actors.router import CorpusRouter
+from actors.remote.corpus_router import CorpusRouter
+from actors.remote.facade import Facade
 from actors.vectors import ShardActor, registry_actor, shard_actor, shard_name
 from lakehouse.errors import InvalidInput
 from lakehouse.vectors.registry import make_corpus

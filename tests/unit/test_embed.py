@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from lakehouse.embed import EmbedConfig, open_embedder
-from lakehouse.embed import export as export_mod
-from lakehouse.embed.export import ExportOptions, model_file
+from lakehouse.embed import onnx_export as export_mod
 from lakehouse.embed.ollama_embedder import OllamaEmbedder
 from lakehouse.embed.onnx_embedder import OnnxEmbedder
+from lakehouse.embed.onnx_export import ExportOptions, model_file
 from lakehouse.embed.specs import MINILM
 from lakehouse.errors import (
     BadGateway,

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from actors.router import local_router
+from actors.remote.corpus_router import local_router
 from lakehouse.errors import InvalidInput
 from lakehouse.matrix import (
     MatrixQuery,

@@ -16,7 +16,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from actors.facade import Facade
+from actors.remote.facade import Facade
 from lakehouse.errors import BadGateway, Conflict, InvalidInput, NotFound, StorageError, TooLarge
 from lakehouse.pathway import (
     EventLog,

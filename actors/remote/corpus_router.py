@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from actors.facade import LATE, Facade, settle
+from actors.remote.facade import LATE, Facade, settle
 from lakehouse.errors import Unavailable
-from lakehouse.vectors import validate as check
+from lakehouse.vectors import checks as check
 from lakehouse.vectors.filters import compile_filter
 from lakehouse.vectors.registry import Corpus
 

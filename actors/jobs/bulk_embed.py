@@ -1,7 +1,7 @@
 """Bulk embedding: a catalog dataset's rows → text → vectors → the corpus's shard actors.
 
-    python -m lakehouse.jobs.bulk_embed --dataset workers --corpus workers
-    ray job submit --working-dir . -- python -m lakehouse.jobs.bulk_embed --dataset workers
+    python -m actors.jobs.bulk_embed --dataset workers --corpus workers
+    ray job submit --working-dir . -- python -m actors.jobs.bulk_embed --dataset workers
 
 Ray Data reads the dataset's Parquet, a class UDF skips rows whose ids are already indexed
 (so a re-run is idempotent and a killed job resumes where it stopped), a class UDF embeds
@@ -25,8 +25,8 @@ from ray.data import ActorPoolStrategy
 
 from actors import NAMESPACE
 from actors.catalog import catalog_actor
-from actors.facade import Facade
-from actors.router import CorpusRouter
+from actors.remote.corpus_router import CorpusRouter
+from actors.remote.facade import Facade
 from actors.vectors import registry_actor, shard_actor
 from lakehouse.embed import EmbedConfig, open_embedder
 from lakehouse.embed.onnx_embedder import usable_cores

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actors.facade import Facade
-from actors.router import CorpusRouter, local_router
+from actors.remote.corpus_router import CorpusRouter, local_router
+from actors.remote.facade import Facade
 from lakehouse.catalog import Manifest
 from lakehouse.chat import ChatConfig, ChatRouter
 from lakehouse.errors import QueryRejected, Unavailable
