@@ -111,14 +111,14 @@ def _standalone(csv: Path, sample: int, settings) -> dict:
     """The embedder alone on the first ``sample`` profiles (same text, same config)."""
     import pyarrow.csv as pacsv
 
-    from actors.jobs.bulk_embed import row_text
     from lakehouse.embed import EmbedConfig, open_embedder
+    from lakehouse.vectors.profile import STAFFING
 
     reader = pacsv.open_csv(csv, parse_options=pacsv.ParseOptions(newlines_in_values=True))
     rows: list[dict] = []
     while len(rows) < sample:
         rows.extend(reader.read_next_batch().to_pylist())
-    texts = [row_text(r) for r in rows[:sample]]
+    texts = [STAFFING.row_text(r) for r in rows[:sample]]
     config = EmbedConfig.from_env(cache_dir=settings.data_dir.resolve() / "models")
     with open_embedder(config) as embedder:
         embedder.embed_documents(texts[:64])  # warm up (and export the model once)

@@ -238,12 +238,12 @@ def staffing(n: int, queries: int) -> tuple[np.ndarray, np.ndarray, float]:
     labelled queries plus profile-like queries, and the embedding rate."""
     import pyarrow as pa
 
-    from actors.jobs.bulk_embed import row_text
     from lakehouse.embed import EmbedConfig, open_embedder
     from lakehouse.staffing import LABELLED_QUERIES, generate_batches
+    from lakehouse.vectors.profile import STAFFING
 
     rows = pa.Table.from_batches(list(generate_batches(n + queries, seed=11))).to_pylist()
-    texts = [row_text(r) for r in rows]
+    texts = [STAFFING.row_text(r) for r in rows]
     with open_embedder(EmbedConfig(cache_dir=ROOT / "data" / "models")) as embedder:
         started = time.perf_counter()
         data = embedder.embed_documents(texts[:n])

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from actors.services import Services
 from deployments.routes.deps import services
 from deployments.wire import ERRORS
-from lakehouse.errors import InvalidInput
+from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.vectors.profile import MAX_METADATA_COLUMNS, MAX_TEMPLATE_CHARS, CorpusProfile
 from lakehouse.vectors.registry import MAX_SHARDS, make_corpus
 
 router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=ERRORS)
@@ -23,11 +24,29 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ProfileRequest(_Model):
+    """How the bulk job turns a dataset's rows into this corpus (default: staffing)."""
+
+    dataset: str | None = Field(default=None, min_length=1, max_length=63)
+    id_column: str = Field(default="worker_id", min_length=1, max_length=63)
+    text_template: str = Field(
+        default=CorpusProfile().text_template, min_length=1, max_length=MAX_TEMPLATE_CHARS
+    )
+    metadata_columns: list[str] = Field(
+        default_factory=lambda: list(CorpusProfile().metadata_columns),
+        max_length=MAX_METADATA_COLUMNS,
+    )
+
+    def to_profile(self) -> CorpusProfile:
+        return CorpusProfile.from_dict(self.model_dump())
+
+
 class CorpusRequest(_Model):
     name: str = Field(min_length=1, max_length=63)
     dim: int = Field(ge=1, le=8192)
     space: Literal["cosine", "l2", "ip"] = "cosine"
     shards: int = Field(default=1, ge=1, le=MAX_SHARDS)
+    profile: ProfileRequest | None = None
 
 
 class AddRequest(_Model):
@@ -66,7 +85,13 @@ class DeleteRequest(_Model):
 async def create_corpus(
     body: CorpusRequest, response: Response, svc: Services = Depends(services)
 ) -> dict[str, Any]:
-    corpus = make_corpus(body.name, body.dim, body.space, body.shards)
+    profile = body.profile.to_profile() if body.profile else None
+    if profile is not None and profile.dataset is not None:  # its columns, before creating
+        manifest = await svc.manifest(profile.dataset)
+        if manifest is None:
+            raise NotFound(f"dataset {profile.dataset!r} is not in the catalog")
+        profile.check_columns([c.name for c in manifest.columns], profile.dataset)
+    corpus = make_corpus(body.name, body.dim, body.space, body.shards, profile=profile)
     created_corpus, created = await svc.vectors.registry.create(corpus)
     if not created:
         response.status_code = 200
@@ -84,11 +109,8 @@ async def list_corpora(svc: Services = Depends(services)) -> dict[str, Any]:
 
 @router.delete("/corpora/{name}", status_code=204, summary="Delete a corpus and its data")
 async def delete_corpus(name: str, svc: Services = Depends(services)) -> Response:
-    try:
-        await svc.vectors.registry.delete(name)
-        svc.vectors.forget(name)
-    finally:
-        _written(svc, name)
+    await svc.vectors.registry.delete(name)
+    svc.vectors.forget(name)
     return Response(status_code=204)
 
 
@@ -99,11 +121,7 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
         if len(body.texts) != len(body.ids):
             raise InvalidInput("texts and ids must have the same length", field="texts")
         vectors = await svc.embed_documents(body.texts)
-    try:
-        added = await svc.vectors.add(name, body.ids, vectors, body.metadata)
-    finally:  # even a failed add may have reached some shards
-        _written(svc, name)
-    return {"added": added}
+    return {"added": await svc.vectors.add(name, body.ids, vectors, body.metadata)}
 
 
 class Hit(_Model):
@@ -131,18 +149,9 @@ async def search(name: str, body: SearchRequest, svc: Services = Depends(service
     )
     # the hot read path: the shards' plain dicts are encoded as they are (the model above
     # documents them) rather than walked again by FastAPI's encoder
-    return JSONResponse(found)
+    return JSONResponse({"hits": found["hits"], "complete": found["complete"]})
 
 
 @router.post("/corpora/{name}/delete", summary="Delete ids")
 async def delete(name: str, body: DeleteRequest, svc: Services = Depends(services)) -> dict:
-    try:
-        return {"deleted": await svc.vectors.delete(name, body.ids)}
-    finally:
-        _written(svc, name)
-
-
-def _written(svc: Services, name: str) -> None:
-    """Cached matrix answers covering ``name`` are stale now."""
-    if svc.matrix is not None:
-        svc.matrix.invalidate(name)
+    return {"deleted": await svc.vectors.delete(name, body.ids)}
