@@ -120,14 +120,12 @@ def _local_actors(settings: Settings) -> tuple[Any, Any, Any]:
     return CatalogActor(settings), PathwayActor(settings), ObserverActor(settings)
 
 
+SQL_LIMITS = ("max_rows", "timeout_s", "memory_limit", "threads", "max_chars")
+
+
 def sql_limits(settings: Settings) -> SqlLimits:
-    return SqlLimits(
-        max_rows=settings.sql_max_rows,
-        timeout_s=settings.sql_timeout_s,
-        memory_limit=settings.sql_memory_limit,
-        threads=settings.sql_threads,
-        max_chars=settings.sql_max_chars,
-    )
+    """``SqlLimits`` from the ``sql_*`` settings of the same names."""
+    return SqlLimits(**{name: getattr(settings, f"sql_{name}") for name in SQL_LIMITS})
 
 
 def sql_dirs(settings: Settings) -> list[Path]:

@@ -2,83 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from actors.services import Services
 from deployments.routes.deps import services
-from deployments.wire import ERRORS
+from deployments.wire.common import ERRORS
+from deployments.wire.vectors import (
+    AddRequest,
+    CorpusRequest,
+    DeleteRequest,
+    SearchRequest,
+    SearchResponse,
+)
 from lakehouse.errors import InvalidInput, NotFound
-from lakehouse.vectors.profile import MAX_METADATA_COLUMNS, MAX_TEMPLATE_CHARS, CorpusProfile
-from lakehouse.vectors.registry import MAX_SHARDS, make_corpus
+from lakehouse.vectors.registry import make_corpus
 
 router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=ERRORS)
-MAX_BATCH = 10_000
-MAX_TEXTS = 1_000
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProfileRequest(_Model):
-    """How the bulk job turns a dataset's rows into this corpus (default: staffing)."""
-
-    dataset: str | None = Field(default=None, min_length=1, max_length=63)
-    id_column: str = Field(default="worker_id", min_length=1, max_length=63)
-    text_template: str = Field(
-        default=CorpusProfile().text_template, min_length=1, max_length=MAX_TEMPLATE_CHARS
-    )
-    metadata_columns: list[str] = Field(
-        default_factory=lambda: list(CorpusProfile().metadata_columns),
-        max_length=MAX_METADATA_COLUMNS,
-    )
-
-    def to_profile(self) -> CorpusProfile:
-        return CorpusProfile.from_dict(self.model_dump())
-
-
-class CorpusRequest(_Model):
-    name: str = Field(min_length=1, max_length=63)
-    dim: int = Field(ge=1, le=8192)
-    space: Literal["cosine", "l2", "ip"] = "cosine"
-    shards: int = Field(default=1, ge=1, le=MAX_SHARDS)
-    profile: ProfileRequest | None = None
-
-
-class AddRequest(_Model):
-    ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
-    vectors: list[list[float]] | None = Field(default=None, max_length=MAX_BATCH)
-    texts: list[str] | None = Field(default=None, max_length=MAX_TEXTS)
-    metadata: list[dict[str, Any] | None] | None = Field(default=None, max_length=MAX_BATCH)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> AddRequest:
-        if (self.vectors is None) == (self.texts is None):
-            raise ValueError("send exactly one of vectors or texts")
-        return self
-
-
-class SearchRequest(_Model):
-    vector: list[float] | None = Field(default=None, max_length=8192)
-    text: str | None = Field(default=None, max_length=10_000)
-    k: int = Field(default=10, ge=1, le=1000)
-    ef: int | None = Field(default=None, ge=1, le=4096)
-    filter: dict[str, Any] | None = None
-    exclude_ids: list[str] | None = Field(default=None, max_length=MAX_BATCH)
-
-    @model_validator(mode="after")
-    def _one_query(self) -> SearchRequest:
-        if (self.vector is None) == (self.text is None):
-            raise ValueError("send exactly one of vector or text")
-        return self
-
-
-class DeleteRequest(_Model):
-    ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 @router.post("/corpora", status_code=201, summary="Create a corpus (idempotent)")
@@ -122,17 +64,6 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
             raise InvalidInput("texts and ids must have the same length", field="texts")
         vectors = await svc.embed_documents(body.texts)
     return {"added": await svc.vectors.add(name, body.ids, vectors, body.metadata)}
-
-
-class Hit(_Model):
-    id: str
-    score: float
-    metadata: dict[str, Any] | None = None
-
-
-class SearchResponse(_Model):
-    hits: list[Hit]
-    complete: bool = Field(description="false when fewer than k items qualified")
 
 
 @router.post(
