@@ -1,8 +1,9 @@
 """The observer actor: one ring of recent events per deployment, and their export.
 
-A thin shell over ``lakehouse.observer.ObserverRing``, persisted best-effort to
-``<data_dir>/logs/observer.jsonl`` (reloaded in ``__init__``, so a restarted actor starts
-with the latest events) and, when ``LAKEHOUSE_EXPORT_TARGET`` is set, shipped to an OTLP
+A thin shell over ``lakehouse.observer.ObserverRing``, persisted best-effort to the object
+store in batches under ``observer/events/`` (reloaded in ``__init__``, so an actor restarted
+on any node starts with the latest events; ``lakehouse.observer.store_sink``) and, when
+``LAKEHOUSE_EXPORT_TARGET`` is set, shipped to an OTLP
 collector or Langfuse by a background flush. Named ``observer-<store id>`` in the
 ``lakehouse`` namespace, detached, restarted by Ray (``max_restarts=-1``).
 """
@@ -15,21 +16,21 @@ from typing import Any
 
 import ray
 
-from actors import stateful_actor
+from actors import metrics, stateful_actor
 from lakehouse.observer import (
     KIND_WORKFLOW_NODE,
     KIND_WORKFLOW_RUN,
     Event,
     ExportConfig,
     Exporter,
-    JsonlFileSink,
     ObserverRing,
 )
+from lakehouse.observer.store_sink import ObjectStoreSink
 from lakehouse.settings import Settings
+from lakehouse.storage import open_store
 from lakehouse.storage.factory import store_identity
 
 ACTOR_PREFIX = "observer"
-SINK_FILE = "observer.jsonl"
 EXPORT_INTERVAL_S = 2.0
 # A workflow's node and run events are exported as one span tree (``export_run``), not
 # one loose span each.
@@ -41,7 +42,7 @@ class ObserverActor:
     """Remote face of ``ObserverRing`` (and its ``Exporter``); straight calls into the core."""
 
     def __init__(self, settings: Settings) -> None:
-        self.sink = JsonlFileSink(settings.logs_dir / SINK_FILE)
+        self.sink = ObjectStoreSink(open_store(settings), keep_events=settings.observer_capacity)
         self.ring = ObserverRing(settings.observer_capacity, sink=self.sink)
         self.exporter = Exporter(export_config(settings))
         self.exporter.start(EXPORT_INTERVAL_S)
@@ -57,13 +58,20 @@ class ObserverActor:
         event = self.ring.emit(kind, data, trace_id=trace_id, ts=ts)
         if kind not in _RUN_KINDS:
             self.exporter.submit(events=[event])
+        self._publish()
         return event
 
     def emit_many(self, events: list[tuple]) -> int:
         """Record ``(kind, data, trace_id, ts)`` tuples (the edge's batched request events)."""
         recorded = self.ring.emit_many(events)
         self.exporter.submit(events=[e for e in recorded if e.kind not in _RUN_KINDS])
+        self._publish()
         return len(recorded)
+
+    def _publish(self) -> None:
+        stats = self.ring.stats()
+        metrics.set_gauge("lakehouse_observer_ring_events", stats["size"])
+        metrics.set_gauge("lakehouse_observer_ring_fill", stats["size"] / stats["capacity"])
 
     def query(
         self,

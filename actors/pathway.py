@@ -13,13 +13,14 @@ would be applied twice by a blind retry. The caller sees a 503 and decides (``ad
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from typing import Any
 
 import ray
 
-from actors import stateful_actor
+from actors import metrics, stateful_actor
 from lakehouse.pathway import History, ObjectStoreLog, PathwayLimits, PathwayStore, SearchHit, Trace
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
@@ -28,7 +29,19 @@ from lakehouse.storage.factory import store_identity
 ACTOR_PREFIX = "pathway"
 LOG_PREFIX = "pathway"
 log = logging.getLogger(__name__)
-_write = ray.method(max_task_retries=0)
+_no_retry = ray.method(max_task_retries=0)
+
+
+def _write(method: Any) -> Any:
+    """A pathway write: not retried by Ray, and the trace gauges published after it."""
+
+    @functools.wraps(method)
+    def write(self: PathwayActor, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
+        self.publish()
+        return result
+
+    return _no_retry(write)
 
 
 class PathwayActor:
@@ -42,6 +55,15 @@ class PathwayActor:
         self.store = PathwayStore(events, limits=limits)
         report = self.store.replay_report.to_dict()
         log.info("pathway actor up: %s", report)
+        self.publish()
+
+    def publish(self) -> None:
+        """Publish the trace counts (``actors.metrics``)."""
+        stats = self.store.stats()
+        metrics.set_gauge("lakehouse_pathway_traces", stats["live"], state="live")
+        metrics.set_gauge(
+            "lakehouse_pathway_traces", stats["traces"] - stats["live"], state="retired"
+        )
 
     @_write
     def add(self, content: Any, tags: Any = None, trace_id: str | None = None) -> Trace:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from actors import metrics
 from actors.remote.catalog_follower import CatalogFollower
 from actors.remote.corpus_router import local_router, remote_router
 from actors.remote.facade import Facade
@@ -31,6 +32,7 @@ from lakehouse.storage import ObjectStore, open_store
 from lakehouse.vectors.api import VectorRouterApi
 
 Mode = Literal["local", "ray"]
+EMBED_LATENCY = "lakehouse_embed_batch_latency_ms"
 
 
 @dataclass
@@ -51,10 +53,14 @@ class Services:
     embedder: TextEmbedder | None
 
     async def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return await asyncio.to_thread(self._embedder().embed_documents, texts)
+        with metrics.timed_ms(
+            EMBED_LATENCY, where="documents", backend=self.settings.embed.backend
+        ):
+            return await asyncio.to_thread(self._embedder().embed_documents, texts)
 
     async def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return await asyncio.to_thread(self._embedder().embed_query, texts)
+        with metrics.timed_ms(EMBED_LATENCY, where="queries", backend=self.settings.embed.backend):
+            return await asyncio.to_thread(self._embedder().embed_query, texts)
 
     def _embedder(self) -> TextEmbedder:
         if self.embedder is None:

@@ -8,34 +8,51 @@ keeps writes exclusive).
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from typing import Any
 
 import psutil
 import ray
 
-from actors import NAMESPACE, stateful_actor
+from actors import NAMESPACE, metrics, stateful_actor
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
 from lakehouse.storage.factory import store_identity
 from lakehouse.vectors import VectorShard
 from lakehouse.vectors.registry import Corpus, CorpusRegistry
 
+# how often a shard publishes its gauges when idle (snapshot age keeps growing)
+PUBLISH_EVERY_S = 5.0
+
 
 class ShardActor:
-    """Remote face of one ``VectorShard``."""
+    """Remote face of one ``VectorShard``; publishes its gauges (``actors.metrics``)."""
 
     def __init__(self, settings: Settings, corpus: Corpus, index: int) -> None:
         store = open_store(settings)
         self.shard = VectorShard(store, corpus.shard_prefix(index), corpus.shard_config())
+        self.tags = {"corpus": corpus.name, "shard": index}
+        if metrics.in_actor():  # an in-process shard (tests) has no gauges to keep fresh
+            threading.Thread(target=self._publish_loop, daemon=True).start()
+
+    def _publish_loop(self) -> None:
+        while True:
+            metrics.shard_stats(self.tags["corpus"], self.tags["shard"], self.shard.stats())
+            time.sleep(PUBLISH_EVERY_S)
 
     def add(self, ids: list[str], vectors: Any, metadata: Any = None) -> int:
-        return self.shard.add(ids, vectors, metadata)
+        added = self.shard.add(ids, vectors, metadata)
+        metrics.inc("lakehouse_vector_adds", added, **self.tags)
+        return added
 
     def delete(self, ids: list[str]) -> int:
         return self.shard.delete(ids)
 
     def search(self, vector: Any, k: int, **options: Any) -> dict[str, Any]:
-        return self.shard.search(vector, k, **options).to_dict()
+        result = self.shard.search(vector, k, **options).to_dict()
+        metrics.inc("lakehouse_vector_searches", **self.tags)
+        return result
 
     def contains(self, ids: list[str]) -> list[bool]:
         return self.shard.contains(ids)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from actors import metrics
 from actors.services import Services
 from lakehouse.chat import ChatReply
 from lakehouse.guard import ParquetRoster, Validator, Verdict
-from lakehouse.iterate import IterateLoop, IterateRequest, IterateResult, SessionLog
-
-SESSION_LOG = "sessions.iterate.jsonl"
+from lakehouse.iterate import IterateLoop, IterateRequest, IterateResult
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
 
 
 class Assistant:
@@ -22,7 +22,8 @@ class Assistant:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.log = SessionLog(services.settings.logs_dir / SESSION_LOG)
+        # in the object store: a replica on any node appends, none keeps it on its disk
+        self.log = ObjectStoreSessionLog(services.store)
         self._roster: tuple[str, ParquetRoster] | None = None
         self._roster_lock = asyncio.Lock()
 
@@ -31,11 +32,16 @@ class Assistant:
 
     async def validate(self, kind: str, payload: dict[str, Any]) -> Verdict:
         validator = await self.validator(kind)
-        return await asyncio.to_thread(validator.validate, kind, payload)
+        verdict = await asyncio.to_thread(validator.validate, kind, payload)
+        metrics.verdict(kind, [e.category for e in verdict.errors])
+        return verdict
 
     async def iterate(self, request: IterateRequest, trace_id: str) -> IterateResult:
         loop = IterateLoop(self.services.chat, await self.validator(request.kind), self.log)
-        return await asyncio.to_thread(loop.run, request, trace_id)
+        result = await asyncio.to_thread(loop.run, request, trace_id)
+        classes = [next(iter(e)) for e in result.errors]  # {"Schema": {...}} -> "Schema"
+        metrics.verdict(request.kind, classes or ([] if result.accepted else ["NoAnswer"]))
+        return result
 
     async def validator(self, kind: str) -> Validator:
         """A validator with the current roster (only fills need one)."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from actors import metrics
 from deployments.request_events import EventBatches
 from deployments.tracing import TRACE_HEADER, accept_or_mint, set_trace_id
 from lakehouse.errors import Forbidden, LakehouseError, TooLarge, Unauthorized
@@ -22,6 +23,7 @@ from lakehouse.settings import Settings
 log = logging.getLogger("lakehouse.access")
 OPEN_PATHS = frozenset({"/health"})
 MULTIPART_SLACK = 64 * 1024
+REPLICA_HEADER = b"x-lakehouse-replica"
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -47,12 +49,15 @@ class EdgeMiddleware:
         set_trace_id(trace_id)
         started = time.perf_counter()
         status_box = [500]
+        replica = getattr(getattr(scope.get("app"), "state", None), "replica", None)
 
         async def send_traced(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_box[0] = message["status"]
                 raw = list(message.get("headers", []))
                 raw.append((TRACE_HEADER.lower().encode(), trace_id.encode()))
+                if replica:
+                    raw.append((REPLICA_HEADER, replica.encode()))
                 message = {**message, "headers": raw}
             await send(message)
 
@@ -75,6 +80,7 @@ class EdgeMiddleware:
                 elapsed_ms,
             )
             self._observe(scope, status_box[0], elapsed_ms, trace_id)
+            _count(scope, status_box[0], elapsed_ms)
 
     def _observe(self, scope: Scope, status: int, elapsed_ms: float, trace_id: str) -> None:
         """Queue the request as one ``http.request`` event (sent in batches, after the
@@ -123,6 +129,15 @@ class EdgeMiddleware:
         if method == "POST" and path.startswith("/v1/vectors/") and path.endswith("/add"):
             return self.settings.max_vectors_body_bytes
         return self.settings.max_body_bytes
+
+
+def _count(scope: Scope, status: int, elapsed_ms: float) -> None:
+    """Publish the request to ``lakehouse_http_*``, tagged by route template (never the raw
+    path: ids in paths would make one time series per object)."""
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    method = scope["method"]
+    metrics.inc("lakehouse_http_requests", route=route, method=method, status=status)
+    metrics.observe("lakehouse_http_latency_ms", elapsed_ms, route=route, method=method)
 
 
 def _token_matches(presented: bytes, tokens: list[bytes]) -> bool:

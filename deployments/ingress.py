@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
+from ray import serve
 
 from actors.services import build_services
 from deployments.api import create_api
@@ -19,4 +20,8 @@ class LakehouseIngress:
         self.services = build_services(settings, "ray")
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_api(self.services)
+        app = create_api(self.services)
+        # every response names the replica that served it (X-Lakehouse-Replica): an
+        # operator (or a test) can tell replicas apart behind the proxy
+        app.state.replica = serve.get_replica_context().replica_id.unique_id
+        return app

@@ -65,14 +65,26 @@ def s3_settings(tmp_path: Path, s3_endpoint: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def ray_session(tmp_path_factory) -> Iterator[None]:
+def metrics_port() -> int:
+    """Where the session's Ray serves its Prometheus metrics (``tests/integration/test_metrics``)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def ray_session(tmp_path_factory, metrics_port) -> Iterator[None]:
     """One local Ray for the whole session (2 CPUs, like the CI machine)."""
     from deployments.launch import serve_environment
 
     serve_environment()
     import ray
 
-    ray.init(num_cpus=2, namespace="lakehouse", include_dashboard=False, log_to_driver=False)
+    ray.init(
+        num_cpus=2,
+        namespace="lakehouse",
+        include_dashboard=False,
+        log_to_driver=False,
+        _metrics_export_port=metrics_port,
+    )
     yield
     from ray import serve
 

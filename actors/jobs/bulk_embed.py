@@ -7,7 +7,9 @@ The corpus's profile (``lakehouse.vectors.profile``) says which column is the id
 text columns are joined into the embedded text and which columns are kept as metadata: the
 existing corpus's, else ``--id-column`` / ``--text-template`` / ``--metadata-columns``, else
 the staffing profile. Every column it names is checked against the dataset before anything
-is created. Ray Data reads the dataset's Parquet, a class UDF skips rows whose ids are
+is created, and so are ``--num-gpus`` (some node must have them). Ray Data's read tasks read
+the dataset's Parquet where it lives (``s3://`` through pyarrow, or the local directory; no
+copy on the driver's disk), a class UDF skips rows whose ids are
 already indexed (so a re-run is idempotent and a killed job resumes where it stopped), a
 class UDF embeds (``--concurrency`` embedders of ``--batch-size`` rows, ``--num-gpus`` each
 when configured), and a class UDF writes the vectors to the shard actors in batches. Ray
@@ -27,13 +29,14 @@ import numpy as np
 import ray
 from ray.data import ActorPoolStrategy
 
-from actors import NAMESPACE
+from actors import NAMESPACE, metrics
 from actors.remote.corpus_router import remote_router
 from actors.services import build_services
 from lakehouse.embed import EmbedConfig, open_embedder
 from lakehouse.embed.onnx_embedder import usable_cores
-from lakehouse.errors import Conflict, NotFound
+from lakehouse.errors import Conflict, InvalidInput, NotFound
 from lakehouse.settings import Settings
+from lakehouse.storage.arrow import arrow_source
 from lakehouse.vectors.profile import STAFFING, CorpusProfile
 from lakehouse.vectors.registry import Corpus, make_corpus
 
@@ -83,12 +86,17 @@ class Embed:
     def __init__(self, config: EmbedConfig, profile: CorpusProfile) -> None:
         self.embedder = open_embedder(config)
         self.profile = profile
+        self.backend = config.backend
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [
             dict(zip(batch, values, strict=True)) for values in zip(*batch.values(), strict=True)
         ]
-        vectors = self.embedder.embed_documents([self.profile.row_text(r) for r in rows])
+        texts = [self.profile.row_text(r) for r in rows]
+        with metrics.timed_ms(
+            "lakehouse_embed_batch_latency_ms", where="bulk", backend=self.backend
+        ):
+            vectors = self.embedder.embed_documents(texts)
         # pass on only what the writer needs: the long text columns stay behind
         keep = {self.profile.id_column, *self.profile.metadata_columns}
         kept = {c: v for c, v in batch.items() if c in keep}
@@ -130,7 +138,8 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
     existing = _existing(services.vectors.registry, args.corpus)
     profile = _profile(args, existing)
     profile.check_columns([c.name for c in manifest.columns], args.dataset)  # before anything
-    path = str(services.store.local_path(manifest.object_key))
+    source = arrow_source(settings, services.store, manifest.object_key)  # read in place
+    check_gpus(args.num_gpus)
     if embed.threads is None and args.concurrency > 1:  # the embedders share the cores
         embed = embed.model_copy(update={"threads": max(1, usable_cores() // args.concurrency)})
     dim = open_embedder(embed).dim  # also exports the model once, before the workers start
@@ -146,11 +155,12 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
     # created with, so the default is put back right after.
     context.target_max_block_size = args.block_mib * 1024 * 1024
     try:
-        ds = _pipeline(args, path, profile, settings, embed)
+        ds = _pipeline(args, source, profile, settings, embed)
     finally:
         context.target_max_block_size = default_block
     total = min(args.limit or manifest.row_count, manifest.row_count)
-    written = _drain(ds, total, started, args.progress_every_s)
+    tags = {"dataset": args.dataset, "corpus": args.corpus}
+    written = _drain(ds, total, started, args.progress_every_s, tags)
     seconds = time.perf_counter() - started
     return {
         "dataset": args.dataset,
@@ -190,10 +200,29 @@ def _profile(args: JobArgs, existing: Corpus | None) -> CorpusProfile:
     return replace(STAFFING, **given, dataset=args.dataset).check()
 
 
+def check_gpus(num_gpus: float) -> None:
+    """``InvalidInput`` when embedders ask for GPUs and no node of the cluster has one
+    (Ray would otherwise wait for such a node forever)."""
+    if not num_gpus:
+        return
+    per_node = [n.get("Resources", {}).get("GPU", 0) for n in ray.nodes() if n.get("Alive")]
+    if max(per_node, default=0) < num_gpus:
+        raise InvalidInput(
+            f"--num-gpus {num_gpus}: no live node of this cluster has that many GPUs "
+            f"(GPUs per node: {per_node})",
+            field="num_gpus",
+        )
+
+
 def _pipeline(
-    args: JobArgs, path: str, profile: CorpusProfile, settings: Settings, embed: EmbedConfig
+    args: JobArgs,
+    source: tuple[str, Any],
+    profile: CorpusProfile,
+    settings: Settings,
+    embed: EmbedConfig,
 ) -> ray.data.Dataset:
-    ds = ray.data.read_parquet(path, columns=list(profile.columns))
+    path, filesystem = source
+    ds = ray.data.read_parquet(path, filesystem=filesystem, columns=list(profile.columns))
     if args.limit:
         ds = ds.limit(args.limit)
     router_args = (settings, args.corpus, profile)
@@ -223,12 +252,18 @@ def _pipeline(
     return ds.map_batches(Write, fn_constructor_args=router_args, **writes)
 
 
-def _drain(ds: ray.data.Dataset, total: int, started: float, every_s: float) -> int:
-    """Run the pipeline; a progress line (rows written, rate, time left) every ``every_s``."""
+def _drain(
+    ds: ray.data.Dataset, total: int, started: float, every_s: float, tags: dict[str, str]
+) -> int:
+    """Run the pipeline; a progress line (rows written, rate, time left) every ``every_s``,
+    and the ``lakehouse_bulk_*`` metrics after every block."""
     written, shown = 0, time.perf_counter()
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):  # as they come
-        written += int(batch["written"].sum())
+        rows = int(batch["written"].sum())
+        written += rows
         now = time.perf_counter()
+        metrics.inc("lakehouse_bulk_rows_written", rows, **tags)
+        metrics.set_gauge("lakehouse_bulk_rows_per_s", written / (now - started), **tags)
         if now - shown >= every_s:
             shown = now
             rate = written / (now - started)

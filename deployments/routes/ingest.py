@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from actors import metrics
 from actors.services import Services
 from deployments.routes.deps import services
 from deployments.upload import receive_file
@@ -37,6 +38,7 @@ async def ingest(
     validate_dataset_name(name)
     cfg = svc.settings
     csv_path = await receive_file(request, cfg.tmp_dir, cfg.ingest_max_bytes)
+    csv_bytes = csv_path.stat().st_size
     parquet = cfg.tmp_dir / f"ingest-{uuid.uuid4().hex}.parquet"
     try:
         result = await asyncio.to_thread(
@@ -52,6 +54,8 @@ async def ingest(
         manifest = await svc.catalog.register(name, result.columns, result.row_count, staged)
     finally:
         _remove(csv_path, parquet)
+    metrics.inc("lakehouse_ingest_rows", manifest.row_count, dataset=name)
+    metrics.inc("lakehouse_ingest_bytes", csv_bytes, dataset=name)
     return ManifestResponse.of(manifest)
 
 

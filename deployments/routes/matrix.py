@@ -7,6 +7,7 @@ import hashlib
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from actors import metrics
 from actors.services import Services
 from deployments.routes.deps import services
 from deployments.wire.common import ERRORS
@@ -48,6 +49,7 @@ async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -
 @router.post("/playbooks/record", summary="Record an outcome for a query")
 async def record(body: RecordRequest, request: Request, svc: Services = Depends(services)):
     rows = await svc.matrix.record([body.to_record()], who=_who(request))
+    metrics.inc("lakehouse_playbook_records", len(rows), mode="single")
     return {"recorded": rows}
 
 
@@ -57,6 +59,7 @@ async def record_bulk(
 ) -> dict:
     records = [r.to_record() for r in body.records]
     rows = await svc.matrix.record(records, who=_who(request))
+    metrics.inc("lakehouse_playbook_records", len(rows), mode="bulk")
     return {"recorded": rows}
 
 

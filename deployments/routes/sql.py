@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from actors import metrics
 from actors.services import Services
 from deployments.routes.deps import services
 from deployments.wire.common import ERRORS, SqlRequest, SqlResponse
+from lakehouse.errors import LakehouseError
 
 router = APIRouter(tags=["sql"], responses=ERRORS)
 
@@ -22,5 +24,12 @@ router = APIRouter(tags=["sql"], responses=ERRORS)
     ),
 )
 async def run_sql(body: SqlRequest, svc: Services = Depends(services)) -> SqlResponse:
-    result = await svc.query(body.sql)
+    with metrics.timed_ms("lakehouse_sql_latency_ms", outcome="error") as tags:
+        try:
+            result = await svc.query(body.sql)
+        except LakehouseError as exc:
+            tags["outcome"] = exc.code
+            metrics.inc("lakehouse_sql_refusals", error=exc.code)
+            raise
+        tags["outcome"] = "ok"
     return SqlResponse.model_validate(result.to_dict())

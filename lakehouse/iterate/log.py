@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lakehouse.durable import fsync_dir
 from lakehouse.errors import StorageError
@@ -22,6 +22,12 @@ from lakehouse.errors import StorageError
 SCHEMA = "session.iterate.v1"
 
 log = logging.getLogger(__name__)
+
+
+class SessionAppender(Protocol):
+    """Where the iterate loop appends its sessions (this file, or ``ObjectStoreSessionLog``)."""
+
+    def append(self, record: Mapping[str, Any]) -> None: ...
 
 
 class SessionLog:

@@ -18,7 +18,7 @@ from lakehouse.extract import extract_json
 from lakehouse.guard.payloads import KINDS
 from lakehouse.guard.validator import Validator
 from lakehouse.guard.violations import Verdict, schema
-from lakehouse.iterate.log import SCHEMA, SessionLog
+from lakehouse.iterate.log import SCHEMA, SessionAppender
 from lakehouse.iterate.prompts import feedback_prompt, system_prompt
 from lakehouse.iterate.records import Attempt, IterateRequest, IterateResult
 
@@ -40,7 +40,7 @@ class IterateLoop:
         self,
         chat: ChatProvider,
         validator: Validator,
-        log: SessionLog,
+        log: SessionAppender,
         *,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:

@@ -102,9 +102,11 @@ class ShardStorage:
         self.store = store
         self.prefix = prefix.rstrip("/")
 
-    def append(self, seq: int, record: WalRecord) -> None:
-        """Durably log write ``seq`` before it is applied or acknowledged."""
-        _put(self.store, self._wal(seq), encode(record), if_absent=True)
+    def append(self, seq: int, record: WalRecord) -> int:
+        """Durably log write ``seq`` before it is applied or acknowledged; returns its bytes."""
+        data = encode(record)
+        _put(self.store, self._wal(seq), data, if_absent=True)
+        return len(data)
 
     def segments(self, after: int, report: LoadReport) -> Iterator[tuple[int, WalRecord]]:
         """Logged writes with ``seq > after`` in order; corrupt ones reported and skipped."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,9 @@ class _Counters:
     logged: int = 0
     since_snapshot: int = 0
     rows_since_snapshot: int = 0
+    log_bytes_since_snapshot: int = 0
+    snapshot_at: float = 0.0  # wall clock of the last snapshot, or of the load
+    load_s: float = 0.0  # how long loading the snapshot and replaying the log took
     report: LoadReport = field(default_factory=LoadReport)
 
 
@@ -82,7 +86,10 @@ class VectorShard:
         # a restart gets a new incarnation: what a cache saw before it is never taken as current
         self._incarnation = uuid.uuid4().hex[:12]
         self.table = HnswTable(config)
+        started = time.perf_counter()
         self._load()
+        self._state.load_s = time.perf_counter() - started
+        self._state.snapshot_at = time.time()
 
     # -- writes -------------------------------------------------------------------------
     def add(self, ids: list[str], vectors: Any, metadata: Any = None) -> int:
@@ -113,8 +120,9 @@ class VectorShard:
         # callers hide the log's cost behind hnswlib's insert, which releases the GIL).
         with self._writer:
             seq = self._state.logged + 1
-            self.storage.append(seq, record)
+            logged_bytes = self.storage.append(seq, record)
             self._state.logged = seq
+            self._state.log_bytes_since_snapshot += logged_bytes
         with self._turn:
             self._turn.wait_for(lambda: self._state.seq == seq - 1)
             try:
@@ -144,6 +152,8 @@ class VectorShard:
                 seq = self._state.seq
             self.storage.write_snapshot(seq, path, {**state, "config": self.config.to_dict()})
         self._state.since_snapshot = self._state.rows_since_snapshot = 0
+        self._state.log_bytes_since_snapshot = 0
+        self._state.snapshot_at = time.time()
         self.storage.prune()
         return seq
 
@@ -197,6 +207,9 @@ class VectorShard:
                 "snapshot_seq": self._state.report.snapshot_seq,
                 "replayed": self._state.report.replayed,
                 "load_problems": list(self._state.report.problems),
+                "load_s": round(self._state.load_s, 4),
+                "log_bytes_since_snapshot": self._state.log_bytes_since_snapshot,
+                "snapshot_age_s": round(time.time() - self._state.snapshot_at, 3),
             }
 
     # -- load ---------------------------------------------------------------------------

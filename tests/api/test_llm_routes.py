@@ -5,8 +5,9 @@ import json
 import pytest
 
 from lakehouse.chat import ChatConfig, ChatRouter
-from lakehouse.iterate import read_sessions
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
 from lakehouse.staffing import write_csv
+from lakehouse.storage import open_store
 from tests.api.conftest import make_client
 from tests.fakes.scripted_chat import ScriptedProvider
 
@@ -129,7 +130,7 @@ def test_iterate_accepts_after_feedback_and_logs_the_session(settings, tmp_path)
     assert resp.status_code == 200, resp.text
     result = resp.json()
     assert result["accepted"] is True and result["attempts"] == 2
-    (session,) = list(read_sessions(settings.logs_dir / "sessions.iterate.jsonl"))
+    (session,) = ObjectStoreSessionLog(open_store(settings)).read()
     assert session["schema"] == "session.iterate.v1" and session["trace_id"] == "trace-it-1"
     assert [a["status"] for a in session["attempts"]] == ["rejected", "accepted"]
     assert session["grounded_in_roster"] is True
@@ -140,4 +141,5 @@ def test_iterate_bad_input_400_and_no_session_logged(llm, settings):
         "/v1/iterate", json={"model": "scripted/x", "kind": "fill", "prompt": "p", "max_iter": 0}
     )
     assert resp.status_code == 400
-    assert not (settings.logs_dir / "sessions.iterate.jsonl").exists()
+    assert ObjectStoreSessionLog(open_store(settings)).read() == []
+    assert list(open_store(settings).iter_all("logs/")) == []

@@ -278,3 +278,15 @@ class ShardMachine(RuleBasedStateMachine):
 
 TestShardMachine = ShardMachine.TestCase
 TestShardMachine.settings = hsettings(max_examples=25, stateful_step_count=20, deadline=None)
+
+
+def test_stats_count_log_bytes_since_the_snapshot_and_its_age(store):
+    s = shard(store)
+    s.add(["a", "b"], vecs(2))
+    first = s.stats()
+    assert first["log_bytes_since_snapshot"] > 2 * DIM * 4  # two float32 vectors and a header
+    assert first["snapshot_age_s"] >= 0 and first["load_s"] >= 0
+    s.add(["c"], vecs(1, seed=1))
+    assert s.stats()["log_bytes_since_snapshot"] > first["log_bytes_since_snapshot"]
+    s.snapshot()
+    assert s.stats()["log_bytes_since_snapshot"] == 0

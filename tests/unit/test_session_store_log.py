@@ -1,0 +1,19 @@
+"""The iterate session log in the object store: durable per session, oldest first."""
+
+import pytest
+
+from lakehouse.iterate import SCHEMA
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
+from lakehouse.storage import open_store
+
+
+@pytest.mark.parametrize("backend", ["settings", "s3_settings"])
+def test_sessions_come_back_in_order_and_damage_is_skipped(backend, request):
+    store = open_store(request.getfixturevalue(backend))
+    log = ObjectStoreSessionLog(store)
+    log.append({"schema": SCHEMA, "session_id": "a"})
+    store.put("logs/sessions.iterate/0000-bad.json", b"{torn")  # sorts first, is skipped
+    log.append({"schema": SCHEMA, "session_id": "b"})
+    log.append({"schema": "other.v1", "session_id": "c"})  # not a session: skipped
+    again = ObjectStoreSessionLog(open_store(request.getfixturevalue(backend)))
+    assert [r["session_id"] for r in again.read()] == ["a", "b"]
