@@ -66,7 +66,7 @@ def test_two_replicas_serve_sql_search_and_see_each_others_writes(http, tmp_path
     answers = by_replica(lambda: http.post("/v1/sql", json=sql))
     assert len(answers) == 2 and all(a["rows"] == [[2]] for v in answers.values() for a in v)
 
-    assert http.post("/v1/vectors/corpora", json={"name": CORPUS, "dim": 4, "shards": 2}).ok
+    assert http.post("/v1/vectors/corpora", json={"name": CORPUS, "dim": 4, "shards": 2}).is_success
     vectors = {f"v{i}": [1.0, float(i), 0.0, 0.5] for i in range(8)}
     add = {"ids": list(vectors), "vectors": list(vectors.values())}
     assert http.post(f"/v1/vectors/corpora/{CORPUS}/add", json=add).json() == {"added": 8}
