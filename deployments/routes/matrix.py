@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -16,11 +16,15 @@ from lakehouse.errors import InvalidInput, NotFound, Unavailable
 from lakehouse.matrix import MatrixQuery, MatrixSearch, Record, allow_list_sql
 from lakehouse.matrix.engine import MAX_CORPORA, MAX_WEIGHT
 from lakehouse.matrix.playbook import MAX_IDS, MAX_QUERY_CHARS
+from lakehouse.vectors.wire import PackedVectors, unpack_one
 
 router = APIRouter(prefix="/v1/matrix", tags=["matrix"], responses=ERRORS)
 MAX_EXCLUDE = 10_000
 MAX_BULK = 256
 ID_COLUMN = "worker_id"
+
+
+JsonVector = Annotated[list[float], Field(min_length=1, max_length=8192)]
 
 
 class _Model(BaseModel):
@@ -34,7 +38,7 @@ class CorpusWeight(_Model):
 
 class MatrixSearchRequest(_Model):
     query: str | None = Field(default=None, min_length=1, max_length=10_000)
-    vector: list[float] | None = Field(default=None, min_length=1, max_length=8192)
+    vector: JsonVector | PackedVectors | None = None
     corpora: list[CorpusWeight] = Field(min_length=1, max_length=MAX_CORPORA)
     k: int = Field(default=10, ge=1, le=1000)
     fusion: Literal["rrf", "score"] = "rrf"
@@ -75,7 +79,7 @@ async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -
     query = MatrixQuery(
         corpora=[(c.name, c.weight) for c in body.corpora],
         text=body.query,
-        vector=body.vector,
+        vector=unpack_one(body.vector),
         k=body.k,
         fusion=body.fusion,
         filter=body.filter,

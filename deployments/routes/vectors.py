@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
@@ -13,6 +13,7 @@ from deployments.routes.deps import services
 from deployments.services import Services
 from lakehouse.errors import InvalidInput
 from lakehouse.vectors.registry import MAX_SHARDS, make_corpus
+from lakehouse.vectors.wire import PackedVectors, unpack, unpack_one
 
 router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=ERRORS)
 MAX_BATCH = 10_000
@@ -32,7 +33,7 @@ class CorpusRequest(_Model):
 
 class AddRequest(_Model):
     ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
-    vectors: list[list[float]] | None = Field(default=None, max_length=MAX_BATCH)
+    vectors: Annotated[list[list[float]], Field(max_length=MAX_BATCH)] | PackedVectors | None = None
     texts: list[str] | None = Field(default=None, max_length=MAX_TEXTS)
     metadata: list[dict[str, Any] | None] | None = Field(default=None, max_length=MAX_BATCH)
 
@@ -44,7 +45,7 @@ class AddRequest(_Model):
 
 
 class SearchRequest(_Model):
-    vector: list[float] | None = Field(default=None, max_length=8192)
+    vector: Annotated[list[float], Field(max_length=8192)] | PackedVectors | None = None
     text: str | None = Field(default=None, max_length=10_000)
     k: int = Field(default=10, ge=1, le=1000)
     ef: int | None = Field(default=None, ge=1, le=4096)
@@ -94,7 +95,7 @@ async def delete_corpus(name: str, svc: Services = Depends(services)) -> Respons
 
 @router.post("/corpora/{name}/add", summary="Add or replace vectors (or texts, embedded)")
 async def add(name: str, body: AddRequest, svc: Services = Depends(services)) -> dict[str, int]:
-    vectors = body.vectors
+    vectors = unpack(body.vectors, MAX_BATCH)
     if body.texts is not None:
         if len(body.texts) != len(body.ids):
             raise InvalidInput("texts and ids must have the same length", field="texts")
@@ -123,7 +124,7 @@ class SearchResponse(_Model):
     response_model=SearchResponse,
 )
 async def search(name: str, body: SearchRequest, svc: Services = Depends(services)) -> Response:
-    vector = body.vector
+    vector = unpack_one(body.vector)
     if body.text is not None:
         vector = (await svc.embed_queries([body.text]))[0]
     found = await svc.vectors.search(

@@ -5,6 +5,7 @@ import pytest
 
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
+from lakehouse.vectors.wire import from_response
 from tests.api.conftest import make_client
 
 
@@ -26,6 +27,16 @@ def test_embed_returns_unit_vectors(api_embed):
     assert np.allclose(norms, 1.0, atol=1e-3)
 
 
+def test_embed_answers_packed_vectors_on_request(api_embed):
+    texts = ["forklift operator", "registered nurse"]
+    as_json = api_embed.post("/v1/embed", json={"texts": texts}).json()
+    body = api_embed.post("/v1/embed", json={"texts": texts, "encoding": "base64-f32le"}).json()
+    assert body["vectors"]["encoding"] == "base64-f32le" and body["vectors"]["dim"] == 384
+    packed = from_response(body["vectors"])
+    assert packed.shape == (2, 384)
+    assert np.allclose(packed, np.asarray(as_json["vectors"], dtype=np.float32), atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -34,6 +45,7 @@ def test_embed_returns_unit_vectors(api_embed):
         {"texts": [1]},
         {"texts": "x"},
         {"texts": ["x"], "kind": "poem"},
+        {"texts": ["x"], "encoding": "base64"},
     ],
 )
 def test_bad_embed_requests_are_400(api_embed, body):
