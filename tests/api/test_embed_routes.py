@@ -81,3 +81,17 @@ def test_dimension_mismatch_is_400_and_nothing_written(api_embed):
     )
     assert resp.status_code == 400
     assert api_embed.get("/v1/vectors/corpora").json()["corpora"][0]["size"] == 0
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_client_embeds_to_numpy_and_adds_texts(api_embed, binary):
+    from lakehouse.client import Client
+
+    client = Client(http=api_embed, binary=binary)
+    vectors = client.embed.texts(["forklift operator", "registered nurse"], kind="query")
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    client.vectors.create("docs", 384)
+    client.vectors.add("docs", ["fork", "nurse"], texts=["Forklift operator", "Registered nurse"])
+    assert client.vectors.search("docs", vectors[1], k=1)["hits"][0]["id"] == "nurse"
+    assert client.vectors.search("docs", text="hospital nurse", k=1)["hits"][0]["id"] == "nurse"
