@@ -38,7 +38,7 @@ SQL_ROWS = 20_000
 SQL_RUNS = 200
 SQL_QUERIES = {
     "group_by": "SELECT role, count(*) AS n, avg(rating) AS r FROM {t} GROUP BY role ORDER BY n DESC",
-    "point": "SELECT worker_id, name, city FROM {t} WHERE worker_id = '{id}'",
+    "point": "SELECT worker_id, last_name, city FROM {t} WHERE worker_id = '{id}'",
 }
 
 

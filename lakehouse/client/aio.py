@@ -23,6 +23,8 @@ class AsyncClient(Routes):
             process).
     """
 
+    _retry_kind = tenacity.AsyncRetrying
+
     def __init__(
         self,
         base_url: str = DEFAULT_URL,
@@ -52,7 +54,8 @@ class AsyncClient(Routes):
         await self.aclose()
 
     async def _send(self, call: calls.Call) -> Any:
-        async for attempt in tenacity.AsyncRetrying(**self.options.retry_kwargs(call)):
+        # a copy per call: tenacity keeps its state per thread, and coroutines share one
+        async for attempt in self._retrying[call.idempotent].copy():
             with attempt:
                 return await self._once(call)
         raise AssertionError("unreachable: tenacity re-raises the last error")

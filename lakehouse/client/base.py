@@ -47,21 +47,28 @@ class Options:
             headers[calls.TRACE_HEADER] = self.trace_id
         return headers
 
-    def retry_kwargs(self, call: calls.Call) -> dict[str, Any]:
-        """tenacity's settings for ``call``: bounded attempts, exponential back-off."""
-        return {
-            "stop": tenacity.stop_after_attempt(self.retries + 1),
-            "wait": tenacity.wait_exponential_jitter(self.backoff_s, self.backoff_max_s),
-            "retry": tenacity.retry_if_exception(lambda exc: calls.retryable(call, exc)),
-            "reraise": True,
-        }
+    def retrying(self, kind: type[Any], idempotent: bool) -> Any:
+        """A tenacity ``Retrying`` (or ``AsyncRetrying``): bounded attempts, exponential
+        back-off with jitter. Built once per client: tenacity keeps per-thread state."""
+        probe = calls.Call("GET", "/", idempotent=idempotent)
+        return kind(
+            stop=tenacity.stop_after_attempt(self.retries + 1),
+            wait=tenacity.wait_exponential_jitter(
+                multiplier=self.backoff_s, max=self.backoff_max_s, jitter=self.backoff_s
+            ),
+            retry=tenacity.retry_if_exception(lambda exc: calls.retryable(probe, exc)),
+            reraise=True,
+        )
 
 
 class Routes:
     """The route groups, each sending through ``send``."""
 
+    _retry_kind: type[Any] = tenacity.Retrying
+
     def _bind(self, send: Callable[[calls.Call], Any], options: Options) -> None:
         self.options = options
+        self._retrying = {i: options.retrying(self._retry_kind, i) for i in (True, False)}
         self.last_trace_id: str | None = None
         binary = options.binary
         self.storage = Storage(send, binary)

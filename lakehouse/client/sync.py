@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import tenacity
 
 from lakehouse.client import calls
 from lakehouse.client.base import DEFAULT_URL, Options, Routes
@@ -54,7 +53,7 @@ class Client(Routes):
         self.close()
 
     def _send(self, call: calls.Call) -> Any:
-        for attempt in tenacity.Retrying(**self.options.retry_kwargs(call)):
+        for attempt in self._retrying[call.idempotent]:
             with attempt:
                 return self._once(call)
         raise AssertionError("unreachable: tenacity re-raises the last error")

@@ -229,3 +229,28 @@ def test_async_client_over_asgi(settings):
 
     assert asyncio.run(scenario()) == "ok"
     assert len(vector_files(services)) > 0
+
+
+def test_async_retries_are_counted_per_call_when_calls_overlap(settings):
+    test_client, _ = make_client(settings)
+    sent = []
+
+    async def record(request):
+        sent.append(request.url.path)
+
+    async def scenario():
+        transport = httpx.ASGITransport(test_client.app, client=LOOPBACK)
+        http = httpx.AsyncClient(
+            base_url="http://lakehouse", transport=transport, event_hooks={"request": [record]}
+        )
+        client = AsyncClient(http=http, retries=2, backoff_s=0.001)
+        message = [{"role": "user", "content": "hi"}]
+        outcomes = await asyncio.gather(
+            *(client.chat.send("llama3", message) for _ in range(3)), return_exceptions=True
+        )
+        await http.aclose()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert all(isinstance(o, Unavailable) for o in outcomes)
+    assert sent == ["/v1/chat"] * 9
