@@ -6,10 +6,11 @@ import asyncio
 import hashlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deployments.models import ERRORS
+from deployments.responses import json_response
 from deployments.routes.deps import services
 from deployments.services import Services
 from lakehouse.errors import InvalidInput, NotFound, Unavailable
@@ -71,7 +72,7 @@ class BulkRecordRequest(_Model):
 
 
 @router.post("/search", summary="Search several corpora at once; merged, explained hits")
-async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -> dict:
+async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -> Response:
     matrix = _matrix(svc)
     allow = await _allow_list(svc, body.sql_filter) if body.sql_filter is not None else None
     for corpus in body.corpora:  # unknown corpus: 404 before any search runs
@@ -89,7 +90,7 @@ async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -
         use_playbook=body.use_playbook,
         timeout_s=body.timeout_ms / 1000,
     )
-    return await matrix.search(query)
+    return json_response(await matrix.search(query))
 
 
 @router.post("/playbooks/record", summary="Record an outcome for a query")

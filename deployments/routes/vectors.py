@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deployments.models import ERRORS
+from deployments.responses import json_response
 from deployments.routes.deps import services
 from deployments.services import Services
 from lakehouse.errors import InvalidInput
@@ -132,7 +132,7 @@ async def search(name: str, body: SearchRequest, svc: Services = Depends(service
     )
     # the hot read path: the shards' plain dicts are encoded as they are (the model above
     # documents them) rather than walked again by FastAPI's encoder
-    return JSONResponse(found)
+    return json_response(found)
 
 
 @router.post("/corpora/{name}/delete", summary="Delete ids")
