@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from deployments.fastjson import json_response
 from deployments.models import ERRORS
-from deployments.responses import json_response
 from deployments.routes.deps import services
 from deployments.services import Services
 from lakehouse.vectors.wire import Encoding, encode

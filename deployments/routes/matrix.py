@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from deployments.fastjson import OrjsonRoute, json_response
 from deployments.models import ERRORS
-from deployments.responses import json_response
 from deployments.routes.deps import services
 from deployments.services import Services
 from lakehouse.errors import InvalidInput, NotFound, Unavailable
@@ -19,7 +19,7 @@ from lakehouse.matrix.engine import MAX_CORPORA, MAX_WEIGHT
 from lakehouse.matrix.playbook import MAX_IDS, MAX_QUERY_CHARS
 from lakehouse.vectors.wire import PackedVectors, unpack_one
 
-router = APIRouter(prefix="/v1/matrix", tags=["matrix"], responses=ERRORS)
+router = APIRouter(prefix="/v1/matrix", tags=["matrix"], responses=ERRORS, route_class=OrjsonRoute)
 MAX_EXCLUDE = 10_000
 MAX_BULK = 256
 ID_COLUMN = "worker_id"

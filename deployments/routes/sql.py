@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
+from deployments.fastjson import json_response
 from deployments.models import ERRORS, SqlRequest, SqlResponse
-from deployments.responses import json_response
 from deployments.routes.deps import services
 from deployments.services import Services
 

@@ -7,15 +7,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from deployments.fastjson import OrjsonRoute, json_response
 from deployments.models import ERRORS
-from deployments.responses import json_response
 from deployments.routes.deps import services
 from deployments.services import Services
 from lakehouse.errors import InvalidInput
 from lakehouse.vectors.registry import MAX_SHARDS, make_corpus
 from lakehouse.vectors.wire import PackedVectors, unpack, unpack_one
 
-router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/vectors", tags=["vectors"], responses=ERRORS, route_class=OrjsonRoute
+)
 MAX_BATCH = 10_000
 MAX_TEXTS = 1_000
 
