@@ -37,7 +37,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Chroma, the comparison baseline of bench/vectors.py and bench/peers.py (its server), lives in its own venv: it wants
+# Chroma, the baseline of bench/vectors.py and bench/peers.py, lives in its own venv: it wants
 # versions of shared packages (python-dateutil 4) that botocore does not accept.
 .venv-chroma/bin/python:
 	$(PYTHON) -m venv .venv-chroma
