@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field
 
+from actors.services import Services
 from deployments.fastjson import json_response
-from deployments.models import ERRORS
 from deployments.routes.deps import services
-from deployments.services import Services
-from lakehouse.vectors.wire import Encoding, encode
+from deployments.wire.common import ERRORS
+from deployments.wire.embed import EmbedRequest
+from lakehouse.vectors.packed import encode
 
 router = APIRouter(tags=["embed"], responses=ERRORS)
-
-
-class EmbedRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    texts: list[str] = Field(min_length=1, max_length=256)
-    kind: str = Field(default="document", pattern="^(document|query)$")
-    encoding: Encoding = Field(
-        default="json", description="`base64-f32le` answers the vectors packed (see README)"
-    )
 
 
 @router.post(

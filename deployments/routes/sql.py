@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
+from actors.services import Services
 from deployments.fastjson import json_response
-from deployments.models import ERRORS, SqlRequest, SqlResponse
 from deployments.routes.deps import services
-from deployments.services import Services
+from deployments.wire.common import ERRORS, SqlRequest, SqlResponse
 
 router = APIRouter(tags=["sql"], responses=ERRORS)
 
