@@ -90,13 +90,9 @@ def start_ray():
 
 
 def actor_router(settings: Settings):
-    from actors.remote.corpus_router import CorpusRouter
-    from actors.remote.facade import Facade
-    from actors.vectors import registry_actor, shard_actor
+    from actors.remote.corpus_router import remote_router
 
-    return CorpusRouter(
-        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
-    )
+    return remote_router(settings)
 
 
 async def load(router, ids: list[str], vectors: np.ndarray, meta: list[dict], shards: int) -> None:

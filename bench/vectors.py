@@ -123,9 +123,8 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
     import httpx
     import ray
 
-    from actors.remote.corpus_router import CorpusRouter
-    from actors.remote.facade import Facade
-    from actors.vectors import registry_actor, shard_actor, shard_name
+    from actors.remote.corpus_router import remote_router
+    from actors.vectors import shard_name
     from lakehouse.settings import Settings
 
     settings = Settings()
@@ -133,9 +132,7 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
     client.post(
         "/v1/vectors/corpora", json={"name": name, "dim": data.shape[1], "shards": shards}
     ).raise_for_status()
-    router = CorpusRouter(
-        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
-    )
+    router = remote_router(settings)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(router.sizes(name))  # starts the shard actors
     handles = [ray.get_actor(shard_name(settings, name, i), "lakehouse") for i in range(shards)]

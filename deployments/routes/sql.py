@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from actors import metrics
 from actors.services import Services
+from deployments.fastjson import json_response
 from deployments.routes.deps import services
 from deployments.wire.common import ERRORS, SqlRequest, SqlResponse
 from lakehouse.errors import LakehouseError
@@ -23,7 +24,7 @@ router = APIRouter(tags=["sql"], responses=ERRORS)
         "limit are cancelled (408); results past the row cap come back with `truncated`."
     ),
 )
-async def run_sql(body: SqlRequest, svc: Services = Depends(services)) -> SqlResponse:
+async def run_sql(body: SqlRequest, svc: Services = Depends(services)) -> Response:
     with metrics.timed_ms("lakehouse_sql_latency_ms", outcome="error") as tags:
         try:
             result = await svc.query(body.sql)
@@ -32,4 +33,4 @@ async def run_sql(body: SqlRequest, svc: Services = Depends(services)) -> SqlRes
             metrics.inc("lakehouse_sql_refusals", error=exc.code)
             raise
         tags["outcome"] = "ok"
-    return SqlResponse.model_validate(result.to_dict())
+    return json_response(result.to_dict())
