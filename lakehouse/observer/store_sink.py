@@ -22,6 +22,8 @@ from lakehouse.observer.sink import EventSink, _parse
 from lakehouse.storage import ObjectStore
 
 PRUNE_EVERY = 16  # flushes between two listings for pruning
+MAX_BATCHES = 64  # past this many objects the batches are merged into one (quiet times
+# put one small batch a second: without merging a restart would read thousands of objects)
 
 
 class ObjectStoreSink(EventSink):
@@ -70,7 +72,7 @@ class ObjectStoreSink(EventSink):
 
     def load(self, limit: int) -> tuple[list[dict[str, Any]], int]:
         kept: list[tuple[int, int, dict[str, Any]]] = []  # min-heap of (id, order, record)
-        skipped, order = [0], 0
+        skipped, order, ids = [0], 0, set()
 
         def overlong(_lineno: int) -> None:
             skipped[0] += 1
@@ -84,6 +86,9 @@ class ObjectStoreSink(EventSink):
                 if rec is None:
                     skipped[0] += 1
                     continue
+                if rec["id"] in ids:  # a merge cut short by a crash leaves copies
+                    continue
+                ids.add(rec["id"])
                 order += 1
                 entry = (rec["id"], order, rec)
                 if len(kept) < limit:
@@ -107,11 +112,26 @@ class ObjectStoreSink(EventSink):
         return [o.key for o in self.store.iter_all(f"{self.prefix}/")]
 
     def _prune(self) -> None:
-        held = 0
+        held, kept = 0, []
         for key in reversed(self._keys()):
             if held >= self.keep_events:
                 self.store.delete(key)
+            else:
+                kept.append(key)
             held += _count_of(key)
+        if len(kept) > MAX_BATCHES:
+            self._merge(list(reversed(kept)))
+
+    def _merge(self, keys: list[str]) -> None:
+        """Replace ``keys`` (oldest first) by one object of their newest ``keep_events`` lines;
+        it is put before they are deleted, so a crash in between only duplicates lines (the
+        ring's reload keeps one event per id)."""
+        lines = [line for key in keys for line in self.store.get(key).splitlines(keepends=True)]
+        lines = lines[-self.keep_events :]
+        merged = f"{self.prefix}/{time.time_ns():020d}-{len(lines):06d}-{uuid.uuid4().hex[:8]}"
+        self.store.put(merged + ".jsonl", b"".join(lines))
+        for key in keys:
+            self.store.delete(key)
 
 
 def _count_of(key: str) -> int:

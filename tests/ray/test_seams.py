@@ -131,7 +131,7 @@ async def _allow(services, predicate):
         ({"metadata_columns": "maker,colour"}, InvalidInput, "'colour'"),
         ({"text_template": "nothing to embed"}, InvalidInput, "names no column"),
         ({"dataset": "nowhere"}, NotFound, "nowhere"),
-        ({"num_gpus": 1.0}, InvalidInput, "no live node"),  # the session's Ray has no GPU
+        ({"num_gpus": 1.0, "metadata_columns": "maker"}, InvalidInput, "no live node"),
     ],
 )
 def test_a_bad_profile_is_refused_before_anything_is_created(

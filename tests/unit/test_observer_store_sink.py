@@ -36,3 +36,14 @@ def test_old_batches_are_deleted_once_newer_ones_hold_enough(settings):
     assert len(list(store.iter_all("observer/"))) == 4
     reloaded = ObserverRing(100, sink=sink(store))
     assert [e.data["i"] for e in reloaded.query(limit=100)] == [15, 14, 13, 12]
+
+
+def test_many_small_batches_are_merged_into_one_and_copies_read_once(settings):
+    store = open_store(settings)
+    ring = ObserverRing(1000, sink=sink(store, flush_lines=1))
+    for i in range(80):  # 80 one-event batches: the 80th flush finds more than 64 and merges
+        ring.emit("test.kind", {"i": i})
+    (merged,) = [o.key for o in store.iter_all("observer/")]
+    store.put(merged.replace("observer/events/", "observer/events/0"), store.get(merged))
+    reloaded = ObserverRing(1000, sink=sink(store))
+    assert [e.data["i"] for e in reloaded.query(limit=1000)] == list(range(79, -1, -1))
