@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ROWS   ?= 20000
 EMBED_ROWS ?= 5000
 
-.PHONY: bench-500k run test lint format bench clean
+.PHONY: bench-500k run test lint format bench clean load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ bench: $(VENV)/.dev .venv-chroma/bin/python
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/pathway.py
 	$(BIN)/python bench/peers.py
+
+# the multi-scenario load harness: 100k profiles, 50 clients, 5 minutes (issue 15);
+# LOAD_ARGS="--kill-every 30" kills shard actors meanwhile, "--seconds 600 --soak" is the soak
+load: $(VENV)/.dev
+	$(BIN)/python bench/multitier.py $(LOAD_ARGS)
 
 # the full 500k CSV -> Parquet -> embed -> index pipeline (about 25 minutes on 2 cores)
 bench-500k: $(VENV)/.dev
