@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     max_ongoing_requests: int = Field(default=256, ge=1)
     replicas: int = Field(default=1, ge=1)
     haproxy: bool = True
+    # MCP (/mcp): the write tools (record_outcome, pathway_add) are listed only when true
+    mcp_write: bool = False
 
     @field_validator("allow_cidrs")
     @classmethod
