@@ -22,6 +22,7 @@ from lakehouse.staffing import generate_batches, write_csv
 from tests.api.conftest import make_client
 from tests.api.live import serve_live
 from tests.api.test_matrix_routes import add
+from tests.integration.test_pathway_observer_http import wait_for
 
 READ_TOOLS = {
     "sql",
@@ -165,9 +166,12 @@ def test_pathway_tools_round_trip_under_the_callers_trace_id(live_write):
     assert [h["trace"]["uid"] for h in hits] == [uid]
     again = call(url, "pathway_add", {"content": {"fill": "w1"}, "idempotent": True})
     assert again.structured_content["uid"] == uid and again.structured_content["replay_count"] == 1
-    events = call(url, "observer_events", {"trace_id": "mcp-trace-1"}).structured_content
-    routes = {(e["kind"], e["data"].get("route")) for e in events["events"]}
-    assert routes == {("http.request", "/mcp")}
+
+    def routes():
+        events = call(url, "observer_events", {"trace_id": "mcp-trace-1"}).structured_content
+        return {(e["kind"], e["data"].get("route")) for e in events["events"]}
+
+    assert wait_for(routes) == {("http.request", "/mcp")}
 
 
 def test_tokens_apply_to_mcp_like_every_route(tmp_path):
