@@ -8,6 +8,7 @@ import lakehouse
 from actors.services import Services
 from deployments.assistant import Assistant
 from deployments.edge import EdgeMiddleware
+from deployments import console
 from deployments.errors import install_error_handlers
 from deployments.mcp_server import McpEndpoint
 from deployments.routes import (
@@ -59,6 +60,7 @@ def create_api(services: Services) -> FastAPI:
         matrix,
         pathway,
         observer,
+        console,
     )
     for module in routers:
         app.include_router(module.router)
