@@ -6,9 +6,9 @@ from fastapi import FastAPI
 
 import lakehouse
 from actors.services import Services
+from deployments import console
 from deployments.assistant import Assistant
 from deployments.edge import EdgeMiddleware
-from deployments import console
 from deployments.errors import install_error_handlers
 from deployments.mcp_server import McpEndpoint
 from deployments.routes import (

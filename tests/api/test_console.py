@@ -37,10 +37,14 @@ def seed(client, root: Path, rows) -> str:
                        files={"file": ("w.csv", csv.read_bytes())})  # fmt: skip
     assert resp.status_code == 201, resp.text
     for name in ("workers", "notes"):
-        assert client.post("/v1/vectors/corpora", json={"name": name, "dim": 384}).status_code == 201
+        assert (
+            client.post("/v1/vectors/corpora", json={"name": name, "dim": 384}).status_code == 201
+        )
     add(client, "workers", rows)
     add(client, "notes", rows[:20])
-    trace = client.post("/v1/pathway/traces", json={"content": {"fill": "W1", "shift": "day"}, "tags": ["a"]})
+    trace = client.post(
+        "/v1/pathway/traces", json={"content": {"fill": "W1", "shift": "day"}, "tags": ["a"]}
+    )
     uid = trace.json()["uid"]
     changed = {"content": {"fill": "W1", "shift": "night"}, "tags": ["a", "b"]}
     assert client.put(f"/v1/pathway/traces/{uid}", json=changed).status_code == 200
@@ -64,7 +68,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        launched = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
         yield launched
         launched.close()
 
@@ -213,7 +219,13 @@ def test_token_prompt_when_auth_is_on_and_the_token_never_in_a_url(browser, tmp_
 
 def test_console_assets_are_served_with_a_strict_policy(site):
     resp = httpx.get(f"{site[0]}/console")
-    assert resp.status_code == 200 and "script-src 'self'" in resp.headers["content-security-policy"]
-    assert httpx.get(f"{site[0]}/console/console.js").headers["content-type"].startswith("text/javascript")
+    assert (
+        resp.status_code == 200 and "script-src 'self'" in resp.headers["content-security-policy"]
+    )
+    assert (
+        httpx.get(f"{site[0]}/console/console.js")
+        .headers["content-type"]
+        .startswith("text/javascript")
+    )
     assert httpx.get(f"{site[0]}/console/..%2Fapi.py").status_code == 404
     assert httpx.get(f"{site[0]}/console/nope.js").status_code == 404
