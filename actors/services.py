@@ -1,133 +1,131 @@
-"""What one ingress replica holds: config, the object store client, the catalog, SQL.
+"""The service graph, built in one place: what a replica, the demo, the jobs and tests use.
 
-Replicas keep no state of their own: the catalog lives in its actor, objects in the store,
-and the SQL views follow the catalog. A background long poll (``wait_for_change``) applies
-every catalog change as it happens, so a query costs no actor round trip; a query naming a
-view this replica has not seen yet forces a sync and runs once more, so a dataset is
-queryable the moment its ingest is acknowledged, through any replica.
+``build_services(settings, "ray")`` connects to the named actors (catalog, corpus registry
+and shards, pathway, observer), as a Serve replica does; ``build_services(settings,
+"local")`` builds the same graph over in-process cores, as the API tests do. Nothing else
+assembles these parts. Replicas keep no state of their own: the catalog lives in its actor,
+objects in the store, and the SQL views follow the catalog (``CatalogFollower``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from actors.remote.corpus_router import CorpusRouter, local_router
+import numpy as np
+
+from actors.remote.catalog_follower import CatalogFollower
+from actors.remote.corpus_router import local_router, remote_router
 from actors.remote.facade import Facade
 from lakehouse.catalog import Manifest
-from lakehouse.chat import ChatConfig, ChatRouter
-from lakehouse.errors import QueryRejected, Unavailable
+from lakehouse.chat import ChatRouter
+from lakehouse.embed.base import TextEmbedder
+from lakehouse.embed.lazy import LazyEmbedder
+from lakehouse.errors import Unavailable
+from lakehouse.matrix import MatrixConfig, MatrixSearch
 from lakehouse.settings import Settings
 from lakehouse.sql import QueryResult, SqlEngine, SqlLimits
-from lakehouse.sql.engine import views_for
 from lakehouse.storage import ObjectStore, open_store
+from lakehouse.vectors.api import VectorRouterApi
 
-log = logging.getLogger(__name__)
-LONG_POLL_S = 30.0
+Mode = Literal["local", "ray"]
 
 
 @dataclass
 class Services:
+    """Everything a route needs. ``pathway``, ``observer`` and ``embedder`` may be None
+    where a caller turns them off (a test of the "not configured" answers)."""
+
     settings: Settings
     store: ObjectStore
     catalog: Facade
+    follower: CatalogFollower
     sql: SqlEngine
     chat: ChatRouter
-    manifests: dict[str, Manifest] = field(default_factory=dict)
-    vectors: CorpusRouter | None = None
-    embedder: Any = None
-    # the pathway store and the observer ring: actor facades in a replica, plain cores in
-    # tests; None where a caller builds Services without them
-    pathway: Facade | None = None
-    observer: Facade | None = None
-    matrix: Any = None  # lakehouse.matrix.MatrixSearch over ``vectors`` (the repeat cache)
-    _generation: int = -1
-    _sync_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _watcher: asyncio.Task | None = None
+    vectors: VectorRouterApi
+    matrix: MatrixSearch
+    pathway: Facade | None
+    observer: Facade | None
+    embedder: TextEmbedder | None
 
-    @classmethod
-    def build(cls, settings: Settings, catalog: Facade, chat: ChatRouter | None = None) -> Services:
-        store = open_store(settings)
-        limits = SqlLimits(
-            max_rows=settings.sql_max_rows,
-            timeout_s=settings.sql_timeout_s,
-            memory_limit=settings.sql_memory_limit,
-            threads=settings.sql_threads,
-            max_chars=settings.sql_max_chars,
-        )
-        engine = SqlEngine(sql_dirs(settings), settings.tmp_dir / "duckdb", limits)
-        services = cls(settings, store, catalog, engine, chat or ChatRouter(ChatConfig.from_env()))
-        services.vectors = local_router(settings, store)
-        return services
-
-    async def embed_documents(self, texts: list[str]) -> Any:
+    async def embed_documents(self, texts: list[str]) -> np.ndarray:
         return await asyncio.to_thread(self._embedder().embed_documents, texts)
 
-    async def embed_queries(self, texts: list[str]) -> Any:
+    async def embed_queries(self, texts: list[str]) -> np.ndarray:
         return await asyncio.to_thread(self._embedder().embed_query, texts)
 
-    def _embedder(self) -> Any:
+    def _embedder(self) -> TextEmbedder:
         if self.embedder is None:
             raise Unavailable("no embedder is configured in this replica")
         return self.embedder
 
     async def query(self, sql: str) -> QueryResult:
-        """Run read-only SQL; an unknown view triggers one catalog sync and a retry."""
-        await self._follow_catalog()
-        try:
-            return await asyncio.to_thread(self.sql.query, sql)
-        except QueryRejected as exc:
-            if exc.details.get("kind") != "catalog" or not await self.sync_views():
-                raise
-        return await asyncio.to_thread(self.sql.query, sql)
+        """Run read-only SQL over the catalog's datasets (views follow the catalog)."""
+        return await self.follower.query(sql)
 
     async def manifest(self, name: str) -> Manifest | None:
-        """The dataset's manifest as this replica knows it (synced once more if unknown)."""
-        await self._follow_catalog()
-        if name not in self.manifests:
-            await self.sync_views()
-        return self.manifests.get(name)
+        """The dataset's manifest as this replica knows it."""
+        return await self.follower.manifest(name)
 
-    async def _follow_catalog(self) -> None:
-        if self.catalog.remote:
-            self._ensure_watcher()
-        if self._generation < 0 or not self.catalog.remote:
-            await self.sync_views()  # in-process catalog: a sync is a cheap local call
 
-    async def sync_views(self) -> bool:
-        """Bring the views up to the catalog's generation now; True if anything changed."""
-        async with self._sync_lock:
-            generation, manifests = await self.catalog.snapshot(self._generation)
-            return await self._apply(generation, manifests)
+def build_services(
+    settings: Settings,
+    mode: Mode,
+    *,
+    chat: ChatRouter | None = None,
+    embedder: TextEmbedder | None = None,
+) -> Services:
+    """The whole service graph, over Ray's named actors (``"ray"``) or in process.
 
-    async def _apply(self, generation: int, manifests: list[Manifest] | None) -> bool:
-        if manifests is None or generation == self._generation:
-            return False
-        await asyncio.to_thread(self.sql.sync, views_for(manifests, self.store.local_path))
-        self.manifests = {m.name: m for m in manifests}
-        self._generation = generation
-        return True
+    ``chat`` and ``embedder`` replace the configured ones (tests inject a scripted chat
+    provider); by default they come from ``settings.chat`` and ``settings.embed``.
+    """
+    store = open_store(settings)
+    actors = _ray_actors(settings) if mode == "ray" else _local_actors(settings)
+    catalog, pathway, observer = (Facade(a) for a in actors)
+    vectors = remote_router(settings) if mode == "ray" else local_router(settings, store)
+    sql = SqlEngine(sql_dirs(settings), settings.tmp_dir / "duckdb", sql_limits(settings))
+    services = Services(
+        settings=settings,
+        store=store,
+        catalog=catalog,
+        follower=CatalogFollower(catalog, sql, store),
+        sql=sql,
+        chat=chat or ChatRouter(settings.chat),
+        vectors=vectors,
+        matrix=MatrixSearch(vectors, None, store, MatrixConfig.from_settings(settings)),
+        pathway=pathway,
+        observer=observer,
+        embedder=embedder or LazyEmbedder(settings.embed),
+    )
+    services.matrix.embed = services.embed_queries
+    return services
 
-    def _ensure_watcher(self) -> None:
-        if self._watcher is None or self._watcher.done():
-            self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
-    async def _watch(self) -> None:
-        while True:
-            try:
-                generation, manifests = await self.catalog.wait_for_change(
-                    self._generation, LONG_POLL_S
-                )
-                async with self._sync_lock:
-                    await self._apply(generation, manifests)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the catalog restarting: keep watching
-                log.warning("catalog watch failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)
+def _ray_actors(settings: Settings) -> tuple[Any, Any, Any]:
+    from actors.catalog import catalog_actor
+    from actors.observer import observer_actor
+    from actors.pathway import pathway_actor
+
+    return catalog_actor(settings), pathway_actor(settings), observer_actor(settings)
+
+
+def _local_actors(settings: Settings) -> tuple[Any, Any, Any]:
+    from actors.catalog import CatalogActor
+    from actors.observer import ObserverActor
+    from actors.pathway import PathwayActor
+
+    return CatalogActor(settings), PathwayActor(settings), ObserverActor(settings)
+
+
+SQL_LIMITS = ("max_rows", "timeout_s", "memory_limit", "threads", "max_chars")
+
+
+def sql_limits(settings: Settings) -> SqlLimits:
+    """``SqlLimits`` from the ``sql_*`` settings of the same names."""
+    return SqlLimits(**{name: getattr(settings, f"sql_{name}") for name in SQL_LIMITS})
 
 
 def sql_dirs(settings: Settings) -> list[Path]:

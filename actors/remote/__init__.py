@@ -5,7 +5,19 @@ fan-out under one deadline; ``CorpusRouter`` hashes ids to shards and fans searc
 Code above types against the protocols in ``lakehouse.vectors.api``.
 """
 
-from actors.remote.corpus_router import CorpusRouter, local_router, shard_of
+from actors.remote.clients import RegistryClient, ShardClient
+from actors.remote.corpus_router import CorpusRouter, local_router, remote_router, shard_of
 from actors.remote.facade import LATE, Facade, settle, unwrap
 
-__all__ = ["LATE", "CorpusRouter", "Facade", "local_router", "settle", "shard_of", "unwrap"]
+__all__ = [
+    "LATE",
+    "CorpusRouter",
+    "Facade",
+    "RegistryClient",
+    "ShardClient",
+    "local_router",
+    "remote_router",
+    "settle",
+    "shard_of",
+    "unwrap",
+]

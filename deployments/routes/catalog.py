@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from actors.services import Services
 from deployments.routes.deps import services
-from deployments.wire import ERRORS, DatasetListResponse, ManifestResponse
+from deployments.wire.common import ERRORS, DatasetListResponse, ManifestResponse
 from lakehouse.catalog import validate_dataset_name
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"], responses=ERRORS)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from actors.services import Services
 from deployments.routes.deps import services
 from deployments.upload import receive_file
-from deployments.wire import ERRORS, ManifestResponse
+from deployments.wire.common import ERRORS, ManifestResponse
 from lakehouse.catalog import validate_dataset_name
 from lakehouse.ingest import csv_to_parquet
 

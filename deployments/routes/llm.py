@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from deployments.assistant import Assistant
 from deployments.tracing import current_trace_id
-from deployments.wire import ERRORS
+from deployments.wire.common import ERRORS
 from lakehouse.chat import ChatRequest
 from lakehouse.guard import ValidateRequest
 from lakehouse.iterate import IterateRequest

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from actors.services import Services
 from deployments.routes.deps import services
-from deployments.wire import ERRORS, SqlRequest, SqlResponse
+from deployments.wire.common import ERRORS, SqlRequest, SqlResponse
 
 router = APIRouter(tags=["sql"], responses=ERRORS)
 

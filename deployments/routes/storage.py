@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from actors.services import Services
 from deployments.routes.deps import services
-from deployments.wire import ERRORS, ObjectInfoResponse, ObjectListResponse
+from deployments.wire.common import ERRORS, ObjectInfoResponse, ObjectListResponse
 from lakehouse.errors import Forbidden, TooLarge
 from lakehouse.storage import validate_key
 

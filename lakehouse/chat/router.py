@@ -39,7 +39,7 @@ class ChatRouter:
     Providers are built on first use and reused (each keeps its HTTP connection pool).
 
     Args:
-        config: the chat settings; default ``ChatConfig.from_env()``.
+        config: the chat settings (``Settings().chat``); default: nothing configured.
         providers: extra providers by prefix (``{"scripted": ScriptedProvider(...)}``
             routes ``scripted/<anything>``); nothing is injected by default.
         environ: where API keys are read; default ``os.environ``.
@@ -54,7 +54,7 @@ class ChatRouter:
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.config = config or ChatConfig.from_env()
+        self.config = config or ChatConfig()
         self._injected = dict(providers or {})
         self._environ = os.environ if environ is None else environ
         self._sleep = sleep
