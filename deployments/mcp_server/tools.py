@@ -17,7 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from actors.services import Services
 from deployments.assistant import Assistant
 from deployments.routes import catalog, llm, matrix, observer, pathway, sql, vectors
-from deployments.wire import SqlRequest
+from deployments.wire import pathway as pathway_wire
+from deployments.wire import vectors as vectors_wire
+from deployments.wire.common import SqlRequest
+from deployments.wire.matrix import MatrixSearchRequest, RecordRequest
 from lakehouse.guard import ValidateRequest
 
 
@@ -56,11 +59,11 @@ class DatasetArgs(_Args):
     name: str = Field(min_length=1, max_length=128, description="dataset (and SQL view) name")
 
 
-class CorpusSearchArgs(vectors.SearchRequest):
+class CorpusSearchArgs(vectors_wire.SearchRequest):
     corpus: str = Field(min_length=1, max_length=63, description="corpus name")
 
 
-class PathwayAddArgs(pathway.AddRequest):
+class PathwayAddArgs(pathway_wire.AddRequest):
     idempotent: bool = Field(
         default=False, description="return the live trace with the same content, if any"
     )
@@ -103,11 +106,11 @@ async def _search_corpus(call: ToolCall, args: CorpusSearchArgs) -> Any:
     return await vectors.search(args.corpus, args, call.services)
 
 
-async def _matrix_search(call: ToolCall, args: matrix.MatrixSearchRequest) -> Any:
+async def _matrix_search(call: ToolCall, args: MatrixSearchRequest) -> Any:
     return await matrix.search(args, call.services)
 
 
-async def _record_outcome(call: ToolCall, args: matrix.RecordRequest) -> Any:
+async def _record_outcome(call: ToolCall, args: RecordRequest) -> Any:
     return await matrix.record(args, call.request, call.services)
 
 
@@ -132,7 +135,7 @@ async def _pathway_history(call: ToolCall, args: TraceArgs) -> Any:
     return await pathway.trace_history(args.uid, args.as_of, pathway.pathway(call.services))
 
 
-async def _pathway_search(call: ToolCall, args: pathway.SearchRequest) -> Any:
+async def _pathway_search(call: ToolCall, args: pathway_wire.SearchRequest) -> Any:
     return await pathway.search_traces(args, pathway.pathway(call.services))
 
 
@@ -161,13 +164,13 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "matrix_search",
         "Search several corpora at once; merged hits, each with its explanation.",
-        matrix.MatrixSearchRequest,
+        MatrixSearchRequest,
         _matrix_search,
     ),
     ToolSpec(
         "record_outcome",
         "Record that the ids served a query well (success) or badly (failure).",
-        matrix.RecordRequest,
+        RecordRequest,
         _record_outcome,
         write=True,
     ),
@@ -200,7 +203,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "pathway_search",
         "Live traces by text, tags and time window.",
-        pathway.SearchRequest,
+        pathway_wire.SearchRequest,
         _pathway_search,
     ),
     ToolSpec(
