@@ -10,6 +10,7 @@ from actors.services import Services
 from deployments.routes.deps import services
 from deployments.wire.common import ERRORS
 from deployments.wire.embed import EmbedRequest
+from lakehouse.vectors.wire import encode
 
 router = APIRouter(tags=["embed"], responses=ERRORS)
 
@@ -20,11 +21,13 @@ router = APIRouter(tags=["embed"], responses=ERRORS)
     description=(
         "In-process all-MiniLM-L6-v2 (ONNX, int8; 384-d) by default, or Ollama with "
         "`LAKEHOUSE_EMBED_BACKEND=ollama`. `kind` picks the document or query prefix where "
-        "the model has them. Rows are L2-normalised."
+        "the model has them. Rows are L2-normalised. `encoding: base64-f32le` answers "
+        '`vectors` as `{"encoding", "dim", "data"}` (base64 of little-endian float32 rows).'
     ),
 )
 async def embed(body: EmbedRequest, svc: Services = Depends(services)) -> dict[str, Any]:
     embed_fn = svc.embed_queries if body.kind == "query" else svc.embed_documents
     vectors = await embed_fn(body.texts)
     embedder = svc.embedder
-    return {"model": embedder.name, "dim": embedder.dim, "vectors": vectors.tolist()}
+    packed = encode(vectors) if body.encoding == "base64-f32le" else vectors.tolist()
+    return {"model": embedder.name, "dim": embedder.dim, "vectors": packed}

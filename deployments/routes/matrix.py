@@ -18,6 +18,7 @@ from deployments.wire.matrix import (
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.matrix import MatrixQuery, allow_list_sql
 from lakehouse.vectors.registry import Corpus
+from lakehouse.vectors.wire import unpack_one
 
 router = APIRouter(prefix="/v1/matrix", tags=["matrix"], responses=ERRORS)
 
@@ -32,7 +33,7 @@ async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -
     query = MatrixQuery(
         corpora=[(c.name, c.weight) for c in body.corpora],
         text=body.query,
-        vector=body.vector,
+        vector=unpack_one(body.vector),
         k=body.k,
         fusion=body.fusion,
         filter=body.filter,

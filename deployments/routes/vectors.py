@@ -11,6 +11,7 @@ from actors.services import Services
 from deployments.routes.deps import services
 from deployments.wire.common import ERRORS
 from deployments.wire.vectors import (
+    MAX_BATCH,
     AddRequest,
     CorpusRequest,
     DeleteRequest,
@@ -19,6 +20,7 @@ from deployments.wire.vectors import (
 )
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.vectors.registry import make_corpus
+from lakehouse.vectors.wire import unpack, unpack_one
 
 router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=ERRORS)
 
@@ -58,7 +60,7 @@ async def delete_corpus(name: str, svc: Services = Depends(services)) -> Respons
 
 @router.post("/corpora/{name}/add", summary="Add or replace vectors (or texts, embedded)")
 async def add(name: str, body: AddRequest, svc: Services = Depends(services)) -> dict[str, int]:
-    vectors = body.vectors
+    vectors = unpack(body.vectors, MAX_BATCH)
     if body.texts is not None:
         if len(body.texts) != len(body.ids):
             raise InvalidInput("texts and ids must have the same length", field="texts")
@@ -72,7 +74,7 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
     response_model=SearchResponse,
 )
 async def search(name: str, body: SearchRequest, svc: Services = Depends(services)) -> Response:
-    vector = body.vector
+    vector = unpack_one(body.vector)
     if body.text is not None:
         vector = (await svc.embed_queries([body.text]))[0]
     found = await svc.vectors.search(
