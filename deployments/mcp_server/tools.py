@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from actors.services import Services
 from deployments.assistant import Assistant
 from deployments.routes import catalog, llm, matrix, observer, pathway, sql, vectors
 from deployments.wire import pathway as pathway_wire
 from deployments.wire import vectors as vectors_wire
+from deployments.wire.base import WireModel
 from deployments.wire.common import SqlRequest
 from deployments.wire.matrix import MatrixSearchRequest, RecordRequest
 from lakehouse.guard import ValidateRequest
@@ -47,15 +48,11 @@ class ToolSpec:
     write: bool = False
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NoArgs(_Args):
+class NoArgs(WireModel):
     pass
 
 
-class DatasetArgs(_Args):
+class DatasetArgs(WireModel):
     name: str = Field(min_length=1, max_length=128, description="dataset (and SQL view) name")
 
 
@@ -69,12 +66,12 @@ class PathwayAddArgs(pathway_wire.AddRequest):
     )
 
 
-class TraceArgs(_Args):
+class TraceArgs(WireModel):
     uid: str = Field(min_length=1, max_length=128, description="trace uid")
     as_of: float | None = Field(default=None, description="read as of this time (epoch seconds)")
 
 
-class EventsArgs(_Args):
+class EventsArgs(WireModel):
     kind: str | None = Field(default=None, max_length=128, description="only this event kind")
     trace_id: str | None = Field(default=None, max_length=128, description="only this trace id")
     since: float | None = Field(default=None, description="ts at or after (epoch seconds)")
@@ -82,7 +79,7 @@ class EventsArgs(_Args):
     limit: int = Field(default=100, ge=1, le=observer.MAX_EVENTS)
 
 
-class PlaybookArgs(_Args):
+class PlaybookArgs(WireModel):
     limit: int = Field(default=100, ge=1, le=1000, description="newest first")
 
 
