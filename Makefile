@@ -45,7 +45,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Chroma, the comparison baseline of bench/vectors.py, lives in its own venv: it wants
+# Chroma, the baseline of bench/vectors.py and bench/peers.py, lives in its own venv: it wants
 # versions of shared packages (python-dateutil 4) that botocore does not accept.
 .venv-chroma/bin/python:
 	$(PYTHON) -m venv .venv-chroma
@@ -62,6 +62,7 @@ bench: $(VENV)/.dev .venv-chroma/bin/python
 	$(BIN)/python bench/matrix.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/pathway.py
+	$(BIN)/python bench/peers.py
 
 # the full 500k CSV -> Parquet -> embed -> index pipeline (about 25 minutes on 2 cores)
 bench-500k: $(VENV)/.dev

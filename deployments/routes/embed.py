@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from actors.services import Services
+from deployments.fastjson import json_response
 from deployments.routes.deps import services
 from deployments.wire.common import ERRORS
 from deployments.wire.embed import EmbedRequest
-from lakehouse.vectors.wire import encode
+from lakehouse.vectors.packed import encode
 
 router = APIRouter(tags=["embed"], responses=ERRORS)
 
@@ -25,9 +24,9 @@ router = APIRouter(tags=["embed"], responses=ERRORS)
         '`vectors` as `{"encoding", "dim", "data"}` (base64 of little-endian float32 rows).'
     ),
 )
-async def embed(body: EmbedRequest, svc: Services = Depends(services)) -> dict[str, Any]:
+async def embed(body: EmbedRequest, svc: Services = Depends(services)) -> Response:
     embed_fn = svc.embed_queries if body.kind == "query" else svc.embed_documents
     vectors = await embed_fn(body.texts)
     embedder = svc.embedder
-    packed = encode(vectors) if body.encoding == "base64-f32le" else vectors.tolist()
-    return {"model": embedder.name, "dim": embedder.dim, "vectors": packed}
+    out = encode(vectors) if body.encoding == "base64-f32le" else vectors  # numpy: orjson
+    return json_response({"model": embedder.name, "dim": embedder.dim, "vectors": out})

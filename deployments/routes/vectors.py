@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import JSONResponse
 
 from actors.services import Services
+from deployments.fastjson import OrjsonRoute, json_response
 from deployments.routes.deps import services
 from deployments.wire.common import ERRORS
 from deployments.wire.vectors import (
@@ -19,10 +19,12 @@ from deployments.wire.vectors import (
     SearchResponse,
 )
 from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.vectors.packed import unpack, unpack_one
 from lakehouse.vectors.registry import make_corpus
-from lakehouse.vectors.wire import unpack, unpack_one
 
-router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=ERRORS)
+router = APIRouter(
+    prefix="/v1/vectors", tags=["vectors"], responses=ERRORS, route_class=OrjsonRoute
+)
 
 
 @router.post("/corpora", status_code=201, summary="Create a corpus (idempotent)")
@@ -82,7 +84,7 @@ async def search(name: str, body: SearchRequest, svc: Services = Depends(service
     )
     # the hot read path: the shards' plain dicts are encoded as they are (the model above
     # documents them) rather than walked again by FastAPI's encoder
-    return JSONResponse({"hits": found["hits"], "complete": found["complete"]})
+    return json_response({"hits": found["hits"], "complete": found["complete"]})
 
 
 @router.post("/corpora/{name}/delete", summary="Delete ids")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from deployments.wire.base import WireModel
-from lakehouse.vectors.wire import Encoding
+from lakehouse.vectors.packed import Encoding
 
 
 class EmbedRequest(WireModel):

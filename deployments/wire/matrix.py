@@ -10,11 +10,12 @@ from deployments.wire.base import WireModel
 from lakehouse.matrix import Record
 from lakehouse.matrix.engine import MAX_CORPORA, MAX_WEIGHT
 from lakehouse.matrix.playbook import MAX_IDS, MAX_QUERY_CHARS
-from lakehouse.vectors.wire import PackedVectors
+from lakehouse.vectors.packed import PackedVectors
+
+JsonVector = Annotated[list[float], Field(min_length=1, max_length=8192)]
 
 MAX_EXCLUDE = 10_000
 MAX_BULK = 256
-JsonVector = Annotated[list[float], Field(min_length=1, max_length=8192)]
 
 
 class CorpusWeight(WireModel):

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from deployments.wire.base import WireModel
+from lakehouse.vectors.packed import PackedVectors
 from lakehouse.vectors.profile import MAX_METADATA_COLUMNS, MAX_TEMPLATE_CHARS, CorpusProfile
 from lakehouse.vectors.registry import MAX_SHARDS
-from lakehouse.vectors.wire import PackedVectors
 
 MAX_BATCH = 10_000
 MAX_TEXTS = 1_000

@@ -1,6 +1,6 @@
 """Route groups for retrieval: embeddings, vector corpora, matrix search and playbooks.
 
-Vectors go up packed (base64 little-endian float32, see ``lakehouse.vectors.wire``) unless
+Vectors go up packed (base64 little-endian float32, see ``lakehouse.vectors.packed``) unless
 the client was made with ``binary=False``; vectors come back as numpy arrays.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from lakehouse.client.calls import Call, parse_json
 from lakehouse.client.groups import Group, drop_none
-from lakehouse.vectors import wire
+from lakehouse.vectors import packed
 
 Space = Literal["cosine", "l2", "ip"]
 
@@ -24,9 +24,9 @@ class Embed(Group):
 
     def texts(self, texts: Sequence[str], kind: str = "document") -> np.ndarray:
         """An ``(n, dim)`` float32 array; ``kind`` is ``document`` or ``query``."""
-        encoding = wire.ENCODING if self._binary else "json"
+        encoding = packed.ENCODING if self._binary else "json"
         body = {"texts": list(texts), "kind": kind, "encoding": encoding}
-        parse = lambda r: wire.from_response(parse_json(r)["vectors"])  # noqa: E731
+        parse = lambda r: packed.from_response(parse_json(r)["vectors"])  # noqa: E731
         return self._send(Call("POST", "/v1/embed", json=body, parse=parse))
 
 
@@ -96,7 +96,7 @@ class Vectors(Group):
         if array.ndim != ndim:
             what = "one vector (1-d)" if ndim == 1 else "an (n, dim) array"
             raise ValueError(f"expected {what}, got shape {array.shape}")
-        return wire.encode(array) if self._binary else array.tolist()
+        return packed.encode(array) if self._binary else array.tolist()
 
 
 class Matrix(Group):
@@ -114,11 +114,11 @@ class Matrix(Group):
         (``fusion``, ``filter``, ``sql_filter``, ``exclude_ids``, ``min_score``,
         ``use_playbook``, ``timeout_ms``)."""
         weighted = [c if isinstance(c, tuple) else (c, 1.0) for c in corpora]
-        packed = None
+        sent = None
         if vector is not None:
             array = np.asarray(vector, dtype=np.float32).reshape(-1)
-            packed = wire.encode(array) if self._binary else array.tolist()
-        body = drop_none(query=query, vector=packed, k=k, **options)
+            sent = packed.encode(array) if self._binary else array.tolist()
+        body = drop_none(query=query, vector=sent, k=k, **options)
         body["corpora"] = [{"name": n, "weight": w} for n, w in weighted]
         return self._send(Call("POST", "/v1/matrix/search", json=body))
 

@@ -5,7 +5,7 @@ import pytest
 
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
-from lakehouse.vectors.wire import from_response
+from lakehouse.vectors.packed import from_response
 from tests.api.conftest import make_client
 
 

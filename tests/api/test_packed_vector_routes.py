@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lakehouse.settings import Settings
-from lakehouse.vectors.wire import encode
+from lakehouse.vectors.packed import encode
 from tests.api.conftest import make_client
 
 DIM = 8

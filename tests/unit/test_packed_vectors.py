@@ -9,26 +9,26 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from lakehouse.errors import InvalidInput
-from lakehouse.vectors import wire
+from lakehouse.vectors import packed as codec
 
 
 @given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=2, max_dims=2, max_side=40)))
 def test_round_trip_is_bit_exact(array):
-    packed = wire.encode(array)
-    assert packed["encoding"] == "base64-f32le" and packed["dim"] == array.shape[1]
-    back = wire.decode(packed["data"], packed["dim"], max_rows=array.shape[0])
+    sent = codec.encode(array)
+    assert sent["encoding"] == "base64-f32le" and sent["dim"] == array.shape[1]
+    back = codec.decode(sent["data"], sent["dim"], max_rows=array.shape[0])
     assert back.dtype == np.float32 and back.tobytes() == array.tobytes()
 
 
 def test_the_bytes_are_little_endian_float32_whatever_the_input_dtype():
-    packed = wire.encode(np.array([1.0, -2.5], dtype=">f8"))
-    assert base64.b64decode(packed["data"]) == np.array([1.0, -2.5], dtype="<f4").tobytes()
-    assert packed["dim"] == 2
+    sent = codec.encode(np.array([1.0, -2.5], dtype=">f8"))
+    assert base64.b64decode(sent["data"]) == np.array([1.0, -2.5], dtype="<f4").tobytes()
+    assert sent["dim"] == 2
 
 
 def test_one_vector_is_one_row():
-    assert wire.decode(wire.encode([1, 2, 3])["data"], 3).shape == (1, 3)
-    one = wire.unpack_one(wire.PackedVectors(**wire.encode([1, 2, 3])))
+    assert codec.decode(codec.encode([1, 2, 3])["data"], 3).shape == (1, 3)
+    one = codec.unpack_one(codec.PackedVectors(**codec.encode([1, 2, 3])))
     assert one.shape == (3,) and one.tolist() == [1.0, 2.0, 3.0]
 
 
@@ -44,7 +44,7 @@ def test_one_vector_is_one_row():
 )
 def test_bad_packed_data_is_invalid_input(data, dim, max_rows):
     with pytest.raises(InvalidInput) as err:
-        wire.decode(data, dim, max_rows=max_rows)
+        codec.decode(data, dim, max_rows=max_rows)
     assert err.value.status == 400 and err.value.code == "invalid_input"
 
 
@@ -52,10 +52,10 @@ def test_bad_packed_data_is_invalid_input(data, dim, max_rows):
 def test_responses_decode_in_either_form(values):
     rows = [values, values]
     want = np.asarray(rows, dtype=np.float32)
-    assert wire.from_response(wire.encode(rows)).tobytes() == want.tobytes()
-    assert wire.from_response(rows).tobytes() == want.tobytes()
+    assert codec.from_response(codec.encode(rows)).tobytes() == want.tobytes()
+    assert codec.from_response(rows).tobytes() == want.tobytes()
 
 
 def test_encode_refuses_three_dimensions():
     with pytest.raises(InvalidInput):
-        wire.encode(np.zeros((2, 2, 2)))
+        codec.encode(np.zeros((2, 2, 2)))
