@@ -6,10 +6,12 @@ from fastapi import FastAPI
 
 import lakehouse
 from deployments.assistant import Assistant
+from deployments.distill import Distill
 from deployments.edge import EdgeMiddleware
 from deployments.errors import install_error_handlers
 from deployments.routes import (
     catalog,
+    distill,
     embed,
     health,
     ingest,
@@ -39,6 +41,7 @@ def create_api(services: Services) -> FastAPI:
     app = FastAPI(title="Lakehouse on Ray", version=lakehouse.__version__, description=DESCRIPTION)
     app.state.services = services
     app.state.assistant = Assistant(services)
+    app.state.distill = Distill(services)
     routers = (
         health,
         storage,
@@ -51,6 +54,7 @@ def create_api(services: Services) -> FastAPI:
         matrix,
         pathway,
         observer,
+        distill,
     )
     for module in routers:
         app.include_router(module.router)

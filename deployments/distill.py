@@ -1,0 +1,52 @@
+"""Distillation over one replica's ``Services``: the materializer with the catalog facade.
+
+The core (``lakehouse.distill``) is synchronous; here its staging runs in a worker thread,
+each changed day is registered through the catalog facade (local or the catalog actor),
+and the receipt is written last. Runs in one replica are serialised: two at once would
+merge against the same registered days and race to register them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from deployments.services import Services
+from lakehouse.distill import Materializer, check_transforms
+from lakehouse.errors import LakehouseError
+
+
+class Distill:
+    """``materialize`` for the routes and the workflow runner."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._lock = asyncio.Lock()
+
+    def materializer(self) -> Materializer:
+        cfg = self.services.settings
+        return Materializer(self.services.store, cfg.logs_dir, cfg.tmp_dir / "distill")
+
+    async def materialize(self, transforms: list[str] | None = None) -> dict[str, Any]:
+        """One run over every input now present; returns its receipt."""
+        chosen = check_transforms(transforms)  # refuse bad input before any work
+        mat = self.materializer()
+        async with self._lock:
+            await self.services.sync_views()
+            known = dict(self.services.manifests)
+            run = await asyncio.to_thread(mat.stage, chosen, known.get)
+            registered = {}
+            for s in run.staged:
+                try:
+                    registered[s.dataset] = await self.services.catalog.register(
+                        s.dataset, s.columns, s.row_count, s.staged_key
+                    )
+                except LakehouseError as exc:
+                    run.errors.append({"dataset": s.dataset, "error": exc.code,
+                                       "message": exc.message})  # fmt: skip
+            receipt = await asyncio.to_thread(mat.finish, run, registered)
+            await self.services.sync_views()
+        return receipt
+
+    async def receipt(self, run_id: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self.materializer().receipt, run_id)

@@ -1,0 +1,65 @@
+"""/v1/distill/materialize over the real app: sessions from /v1/iterate (scripted provider),
+http.request events from the edge, evidence queried through /v1/sql; bad input changes
+nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.api.conftest import make_client
+from tests.fakes.scripted_chat import ScriptedProvider
+
+GOOD_SMS = json.dumps({"to": "+15555550100", "body": "Shift confirmed for Monday 7am."})
+BAD_SMS = json.dumps({"to": "+15555550100", "body": "SSN 123-45-6789"})
+
+
+@pytest.fixture
+def client(settings):
+    chat = ScriptedProvider([GOOD_SMS, BAD_SMS, GOOD_SMS, BAD_SMS, BAD_SMS])
+    client, services = make_client(settings, chat=chat)
+    with client:
+        client.services = services
+        yield client
+
+
+def iterate(client, max_iter: int) -> dict:
+    body = {"model": "tiny", "kind": "sms", "prompt": "confirm the shift", "max_iter": max_iter}
+    resp = client.post("/v1/iterate", json=body, headers={"X-Lakehouse-Trace-Id": "tr-1"})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_materialize_then_sql_reads_the_sessions(client):
+    iterate(client, 1)
+    iterate(client, 2)
+    resp = client.post("/v1/distill/materialize", json={"transforms": ["sessions"]})
+    assert resp.status_code == 200, resp.text
+    receipt = resp.json()
+    assert receipt["transforms"]["sessions"]["out"] == 2
+    (output,) = receipt["outputs"]
+    sql = (f"SELECT trace_id, attempts, verdicts, error_classes, first_shot_accepted "
+           f"FROM {output['dataset']} ORDER BY line_offset")  # fmt: skip
+    rows = client.post("/v1/sql", json={"sql": sql}).json()["rows"]
+    assert rows == [
+        ["tr-1", 1, ["accepted"], [], True],
+        ["tr-1", 2, ["rejected", "accepted"], ["Policy"], False],
+    ]
+    assert client.get(f"/v1/distill/receipts/{receipt['run_id']}").json() == receipt
+    again = client.post("/v1/distill/materialize", json={}).json()
+    assert again["transforms"]["sessions"]["duplicate"] == 2
+    assert again["transforms"]["observer_events"]["out"] >= 1  # edge events, sent in batches
+
+
+def test_bad_input_is_a_400_and_writes_nothing(client):
+    iterate(client, 1)
+    store = client.services.store
+    before = sorted(o.key for o in store.iter_all(""))
+    for body in ({"transforms": ["sessions", "bogus"]}, {"transforms": []}, {"extra": 1}):
+        resp = client.post("/v1/distill/materialize", json=body)
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["error"] == "invalid_input"
+    assert sorted(o.key for o in store.iter_all("")) == before
+    assert client.get("/v1/catalog/datasets").json()["datasets"] == []
+    assert client.get("/v1/distill/receipts/0000-nope").status_code == 404
