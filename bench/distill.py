@@ -110,7 +110,9 @@ def main() -> None:
                                       4 * args.sessions, 1) / 2**20  # fmt: skip
     results["materialize_4x"] = child(big, "materialize")
     shutil.rmtree(big, ignore_errors=True)
-    results["bench_process_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results["bench_process_peak_rss_mib"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
     print(f"{'step':<20}{'peak RSS MiB':>14}{'seconds':>10}")
     for step in ("baseline", "load_all", "materialize", "materialize_again", "materialize_4x"):
         print(f"{step:<20}{results[step]['peak_rss_mib']:>14}{results[step]['seconds']:>10}")

@@ -12,6 +12,7 @@ from deployments.errors import install_error_handlers
 from deployments.routes import (
     catalog,
     distill,
+    drift,
     embed,
     health,
     ingest,
@@ -55,6 +56,7 @@ def create_api(services: Services) -> FastAPI:
         pathway,
         observer,
         distill,
+        drift,
     )
     for module in routers:
         app.include_router(module.router)

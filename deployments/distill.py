@@ -9,15 +9,19 @@ merge against the same registered days and race to register them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from deployments.services import Services
 from lakehouse.distill import Materializer, check_transforms
+from lakehouse.drift import DriftReporter, DriftRequest, Window
 from lakehouse.errors import LakehouseError
+
+log = logging.getLogger(__name__)
 
 
 class Distill:
-    """``materialize`` for the routes and the workflow runner."""
+    """Materialize, drift reports and baselines, for the routes and the workflow runner."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -50,3 +54,35 @@ class Distill:
 
     async def receipt(self, run_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self.materializer().receipt, run_id)
+
+    async def reporter(self) -> DriftReporter:
+        await self.services.sync_views()
+        embedder = self.services.embedder
+        embed = embedder.embed_documents if embedder is not None else None
+        return DriftReporter(self.services.store, dict(self.services.manifests), embed)
+
+    async def drift(self, request: DriftRequest, trace_id: str | None = None) -> dict[str, Any]:
+        """One drift report; its verdict and main statistic also go to the observer as a
+        ``drift.report`` event (and so to the span export)."""
+        reporter = await self.reporter()
+        report = await asyncio.to_thread(reporter.report, request)
+        await self._observe(report, trace_id)
+        return report
+
+    async def save_baseline(self, name: str, window: Window) -> dict[str, Any]:
+        reporter = await self.reporter()
+        return await asyncio.to_thread(reporter.save_baseline, name, window)
+
+    async def baseline(self, name: str) -> dict[str, Any]:
+        reporter = await self.reporter()
+        return await asyncio.to_thread(reporter.baseline, name)
+
+    async def _observe(self, report: dict[str, Any], trace_id: str | None) -> None:
+        observer = self.services.observer
+        if observer is None:
+            return
+        data = {key: report.get(key) for key in ("kind", "verdict", "sample_sizes", "windows")}
+        try:
+            await observer.emit("drift.report", data, trace_id)
+        except LakehouseError as exc:  # the report stands whether or not it was observed
+            log.warning("drift.report event not recorded: %s", exc.message)
