@@ -63,3 +63,47 @@ def test_bad_input_is_a_400_and_writes_nothing(client):
     assert sorted(o.key for o in store.iter_all("")) == before
     assert client.get("/v1/catalog/datasets").json()["datasets"] == []
     assert client.get("/v1/distill/receipts/0000-nope").status_code == 404
+
+
+def test_drift_reports_over_http_and_bad_input_changes_nothing(client):
+    for _ in range(2):
+        iterate(client, 2)  # accepted at once, then a Policy rejection fed back and fixed
+    assert client.post("/v1/distill/materialize", json={}).status_code == 200
+    today = client.services.manifests  # the replica's view after the run
+    (sessions,) = [n for n in today if n.startswith("evidence_sessions_")]
+    day = f"{sessions[-8:-4]}-{sessions[-4:-2]}-{sessions[-2:]}"
+    window = {"transform": "sessions", "start": day, "end": day}
+    store = client.services.store
+    before = sorted(o.key for o in store.iter_all(""))
+    bad = [
+        ({"kind": "verdict", "a": window, "b": window, "thresholds": {"alpha": 5}}, 400),
+        ({"kind": "verdict", "a": window, "b": window, "thresholds": {"bogus": 1}}, 400),
+        ({"kind": "verdict", "a": {**window, "transform": "nope"}, "b": window}, 400),
+        (
+            {
+                "kind": "verdict",
+                "a": {**window, "start": "2001-01-01", "end": "2001-01-02"},
+                "b": window,
+            },
+            404,
+        ),  # fmt: skip
+        ({"kind": "verdict", "a": {"dataset": "missing"}, "b": window}, 404),
+        ({"kind": "verdict", "a": window}, 400),
+        ({"kind": "baseline", "baseline": "never", "b": window}, 404),
+        ({"kind": "playbook", "corpus": "nobody", "b": window}, 404),
+        ({"kind": "embedding", "a": window, "b": window, "column": "prompt"}, 503),
+        ({"kind": "sideways", "a": window, "b": window}, 400),
+    ]
+    for body, status in bad:
+        resp = client.post("/v1/drift/report", json=body)
+        assert resp.status_code == status, (body, resp.text)
+        assert resp.json()["message"]
+    assert (
+        client.post("/v1/drift/baselines", json={"name": "x y", "window": window}).status_code
+        == 400
+    )
+    assert client.get("/v1/drift/baselines/never").status_code == 404
+    assert sorted(o.key for o in store.iter_all("")) == before
+    # a window of fewer than 10 sessions is refused, not reported on
+    resp = client.post("/v1/drift/report", json={"kind": "verdict", "a": window, "b": window})
+    assert resp.status_code == 400 and "at least 10" in resp.json()["message"]
