@@ -42,7 +42,7 @@ def create_api(services: Services) -> FastAPI:
     app = FastAPI(title="Lakehouse on Ray", version=lakehouse.__version__, description=DESCRIPTION)
     app.state.services = services
     app.state.assistant = Assistant(services)
-    app.state.distill = Distill(services)
+    app.state.distill = Distill(services, app.state.assistant)
     routers = (
         health,
         storage,

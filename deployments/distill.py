@@ -12,10 +12,17 @@ import asyncio
 import logging
 from typing import Any
 
+from deployments.assistant import Assistant
 from deployments.services import Services
 from lakehouse.distill import Materializer, check_transforms
+from lakehouse.distill.compare import compare
+from lakehouse.distill.replay import Replayer, ReplayRequest
+from lakehouse.distill.sources import REPLAY_LOG_FILE, SESSION_LOG_FILE
+from lakehouse.distill.tasks import from_inline, from_sessions
 from lakehouse.drift import DriftReporter, DriftRequest, Window
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import LakehouseError, Unavailable
+from lakehouse.iterate import SessionLog
+from lakehouse.matrix import MatrixQuery
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +30,9 @@ log = logging.getLogger(__name__)
 class Distill:
     """Materialize, drift reports and baselines, for the routes and the workflow runner."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, services: Services, assistant: Assistant) -> None:
+        self.services, self.assistant = services, assistant
+        self.replay_log = SessionLog(services.settings.logs_dir / REPLAY_LOG_FILE)
         self._lock = asyncio.Lock()
 
     def materializer(self) -> Materializer:
@@ -86,3 +94,30 @@ class Distill:
             await observer.emit("drift.report", data, trace_id)
         except LakehouseError as exc:  # the report stands whether or not it was observed
             log.warning("drift.report event not recorded: %s", exc.message)
+
+    async def replay(self, req: ReplayRequest, trace_id: str) -> dict[str, Any]:
+        """Replay sessions or tasks; every input is checked before the first row is written."""
+        svc = self.services
+        if req.sessions is not None:
+            log_path = svc.settings.logs_dir / SESSION_LOG_FILE
+            tasks = await asyncio.to_thread(from_sessions, log_path, req.sessions)
+        else:
+            tasks = from_inline(req.tasks or [])
+        matrix = svc.matrix
+        if matrix is None or svc.vectors is None:
+            raise Unavailable("matrix search is not configured in this replica")
+        for corpus in req.corpora:  # an unknown corpus: 404 before any task runs
+            await svc.vectors.corpus(corpus.name)
+        corpora = [(c.name, c.weight) for c in req.corpora]
+        use_playbook = req.use_playbook and matrix.playbook is not None
+
+        async def retrieve(query: str, r: ReplayRequest) -> dict[str, Any]:
+            return await matrix.search(
+                MatrixQuery(corpora=corpora, text=query, k=r.k, use_playbook=use_playbook)
+            )
+
+        replayer = Replayer(retrieve, self.replay_log, svc.chat, self.assistant.validator)
+        return await replayer.run(tasks, req, trace_id)
+
+    async def compare(self, run_a: str, run_b: str) -> dict[str, Any]:
+        return await asyncio.to_thread(compare, self.replay_log.path, run_a, run_b)

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from deployments.distill import Distill
 from deployments.models import ERRORS
+from deployments.tracing import current_trace_id
+from lakehouse.distill.replay import ReplayRequest
 
 router = APIRouter(prefix="/v1/distill", tags=["distill"], responses=ERRORS)
 
@@ -54,3 +56,34 @@ async def receipt(
     dist: Distill = Depends(distill),
 ) -> dict[str, Any]:
     return await dist.receipt(run_id)
+
+
+class CompareRequest(BaseModel):
+    """``POST /v1/distill/replay/compare``: two replay run ids."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    a: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    b: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+@router.post(
+    "/replay",
+    summary="Replay recorded sessions or tasks: retrieve -> bundle -> chat -> validate",
+    description=(
+        "`sessions` (ids from the session log) or inline `tasks`, at most 100. Mode `full` "
+        "runs each through matrix search, the prompt with the retrieved roster facts, the "
+        "iterate loop (the configured provider; `model`, or the `tier` gate, or the "
+        "session's own model) and the validator; mode `retrieval` asks no model and reports "
+        "the rank of the recorded successes in what retrieval returns now. One "
+        "`replay_run.v1` row per task goes to the replay log, joined by `session_id`. "
+        "404 for a session id not in the log or an unknown corpus, with nothing written."
+    ),
+)
+async def replay(body: ReplayRequest, dist: Distill = Depends(distill)) -> dict[str, Any]:
+    return await dist.replay(body, current_trace_id())
+
+
+@router.post("/replay/compare", summary="Two replay runs side by side, per model")
+async def compare(body: CompareRequest, dist: Distill = Depends(distill)) -> dict[str, Any]:
+    return await dist.compare(body.a, body.b)

@@ -1,0 +1,116 @@
+"""Replay tasks: recorded iterate sessions (by id) or tasks given inline.
+
+A task's ``expected_ids`` are its recorded successes: the worker ids of the candidates in
+the accepted attempt of the session (parsed from its raw reply, pinned fields applied as
+the loop applied them), or the ids an inline task names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lakehouse.chat.models import MODEL_PATTERN
+from lakehouse.errors import LakehouseError, NotFound
+from lakehouse.extract import extract_json
+from lakehouse.iterate import read_sessions
+from lakehouse.iterate.models import MAX_ITER, MAX_PROMPT_CHARS
+
+MAX_EXPECTED = 100
+
+
+class TaskIn(BaseModel):
+    """An inline replay task (``POST /v1/distill/replay`` ``tasks``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    kind: str = Field(default="fill", min_length=1, max_length=32)
+    model: str | None = Field(default=None, max_length=200, pattern=MODEL_PATTERN)
+    pinned: dict[str, Any] = Field(default_factory=dict, max_length=32)
+    max_iter: int = Field(default=3, ge=1, le=MAX_ITER)
+    expected_ids: list[str] = Field(default_factory=list, max_length=MAX_EXPECTED)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task to replay; ``session_id`` joins its rows to the original."""
+
+    session_id: str
+    prompt: str
+    kind: str
+    model: str | None
+    pinned: dict[str, Any]
+    max_iter: int
+    expected_ids: tuple[str, ...]
+    original_status: str | None = None
+    original_verdicts: tuple[str, ...] = field(default=())
+
+
+def from_inline(tasks: Iterable[TaskIn]) -> list[Task]:
+    return [
+        Task(t.task_id, t.prompt, t.kind, t.model, dict(t.pinned), t.max_iter,
+             tuple(t.expected_ids))
+        for t in tasks
+    ]  # fmt: skip
+
+
+def from_sessions(log_path: Path, session_ids: list[str]) -> list[Task]:
+    """The sessions named, in the order named, read from the session log in one pass.
+
+    Raises:
+        NotFound: some ids are not in the log (all of them are named).
+    """
+    wanted = set(session_ids)
+    found: dict[str, Task] = {}
+    for record in read_sessions(log_path):
+        sid = record.get("session_id")
+        if sid in wanted and sid not in found:
+            task = _task(record)
+            if task is not None:
+                found[sid] = task
+    missing = [s for s in session_ids if s not in found]
+    if missing:
+        raise NotFound(f"no replayable session with id(s) {missing[:10]}", missing=missing[:10])
+    return [found[s] for s in session_ids]
+
+
+def _task(record: dict[str, Any]) -> Task | None:
+    attempts = record.get("attempts")
+    if not isinstance(attempts, list) or not attempts or not isinstance(attempts[0], dict):
+        return None  # a session that never reached the model has nothing to replay
+    prompt = attempts[0].get("prompt")
+    if not isinstance(prompt, str) or not prompt:
+        return None
+    pinned = record.get("pinned") if isinstance(record.get("pinned"), dict) else {}
+    verdicts = tuple(str(a.get("status")) for a in attempts if isinstance(a, dict))
+    return Task(
+        session_id=str(record["session_id"]),
+        prompt=prompt,
+        kind=str(record.get("kind") or "fill"),
+        model=record.get("model") if isinstance(record.get("model"), str) else None,
+        pinned=pinned,
+        max_iter=record.get("max_iter") if type(record.get("max_iter")) is int else 3,
+        expected_ids=tuple(_accepted_ids(attempts)),
+        original_status=record.get("status"),
+        original_verdicts=verdicts,
+    )
+
+
+def _accepted_ids(attempts: list[Any]) -> list[str]:
+    for att in attempts:
+        if isinstance(att, dict) and att.get("status") == "accepted":
+            try:
+                payload = extract_json(att.get("raw") or "")
+            except LakehouseError:
+                return []
+            candidates = payload.get("candidates") if isinstance(payload, dict) else None
+            if isinstance(candidates, list):
+                return [str(c["worker_id"]) for c in candidates
+                        if isinstance(c, dict) and "worker_id" in c]  # fmt: skip
+    return []
