@@ -52,7 +52,8 @@ def world(tmp_path_factory, model_cache):
     rows = [r for b in generate_batches(ROWS) for r in b.to_pylist()]
     plan = sessions_script(crews(rows))
     script = [reply for _, _, replies in plan for reply in replies]
-    chat = ScriptedProvider(script + script)  # the originals, then the replay
+    # the originals, the replay, then one task under the tier gate
+    chat = ScriptedProvider(script + script + [plan[0][2][0]])
     client, services = make_client(Settings(data_dir=root / "data", sql_timeout_s=10.0), chat=chat)
     services.embedder = LazyEmbedder(EmbedConfig(cache_dir=model_cache))
     csv = root / "workers.csv"
@@ -123,6 +124,14 @@ def test_replay_with_the_same_script_reproduces_the_verdicts_row_for_row(world):
     assert figures["verdicts_match_rate"] == 1.0
     logged = [json.loads(line) for line in replay_log(client).splitlines()]
     assert [r["session_id"] for r in logged if r["run_id"] == run["run_id"]] == session_ids
+    # the tier gate picks the model from retrieval and records why
+    task = {"task_id": "tier-1", "prompt": "a forklift operator for tonight", "max_iter": 1}
+    tier = {"small_model": "small-1", "strong_model": "strong-1", "confident_at": -1}
+    resp = client.post("/v1/distill/replay", json={"tasks": [task], "tier": tier, "bundle_k": 0})
+    assert resp.status_code == 200, resp.text
+    (row,) = resp.json()["rows"]
+    assert row["tier"]["tier"] == "small" and row["model"] == "small-1"
+    assert row["tier"]["reason"] == "top raw score >= -1"
 
 
 def test_retrieval_only_hit_at_1_rises_after_playbook_records(world):
