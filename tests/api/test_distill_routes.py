@@ -107,3 +107,40 @@ def test_drift_reports_over_http_and_bad_input_changes_nothing(client):
     # a window of fewer than 10 sessions is refused, not reported on
     resp = client.post("/v1/drift/report", json={"kind": "verdict", "a": window, "b": window})
     assert resp.status_code == 400 and "at least 10" in resp.json()["message"]
+
+
+WORKFLOW = """
+name: nightly-distill
+nodes:
+  - name: materialize
+    mode: distill.materialize
+    inputs: {transforms: [sessions]}
+  - name: count
+    mode: sql.query
+    inputs: {sql: "SELECT count(*) AS n FROM ${nodes.materialize.output.outputs.0.dataset}"}
+  - name: ask
+    mode: llm.chat
+    inputs:
+      model: tiny
+      messages: [{role: user, content: "${nodes.count.output.rows.0.0} sessions today"}]
+  - name: drift
+    mode: drift.report
+    inputs: {kind: verdict, a: {dataset: nope}, b: {dataset: nope}}
+"""
+
+
+def test_workflow_modes_materialize_query_chat_and_a_failing_drift_node(client):
+    iterate(client, 1)
+    resp = client.post("/v1/observer/workflows/run", content=WORKFLOW,
+                       headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    run = resp.json()
+    assert [n["status"] for n in run["nodes"]] == ["succeeded", "succeeded", "succeeded", "failed"]
+    assert run["outputs"]["materialize"]["transforms"]["sessions"]["out"] == 1
+    assert run["outputs"]["count"]["rows"] == [[1]]
+    assert run["outputs"]["ask"]["text"] == BAD_SMS  # the scripted provider's next reply
+    assert run["failed_node"] == "drift" and "no data for dataset 'nope'" in run["error"]["message"]
+    bad = "name: x\nnodes:\n  - {name: a, mode: drift.sideways, inputs: {}}\n"
+    resp = client.post("/v1/observer/workflows/run", content=bad,
+                       headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert resp.status_code == 400
