@@ -50,7 +50,8 @@ def learning_modes(
 
     async def chat(inputs: dict[str, Any]) -> Mapping[str, Any]:
         body = _parse(ChatRequest, inputs, "llm.chat")
-        return (await assistant.chat(body.model, body.message_dicts())).to_dict()
+        reply = await assistant.chat(body.model, body.message_dicts(), current_trace_id())
+        return reply.to_dict()
 
     async def materialize(inputs: dict[str, Any]) -> Mapping[str, Any]:
         body = _parse(MaterializeRequest, inputs, "distill.materialize")
