@@ -12,12 +12,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from deployments.services import Services
+from actors.services import Services
 from lakehouse.chat import ChatReply
+from lakehouse.guard import ParquetRoster, Validator, Verdict
 from lakehouse.iterate import IterateLoop, IterateRequest, IterateResult, SessionLog
 from lakehouse.observer.llm_spans import chat_span, session_spans
 from lakehouse.observer.spans import Span
-from lakehouse.validate import ParquetRoster, Validator, Verdict
 
 SESSION_LOG = "sessions.iterate.jsonl"
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import asyncio
 import logging
 from typing import Any
 
+from actors.services import Services
 from deployments.assistant import Assistant
-from deployments.services import Services
 from lakehouse.distill import Materializer, check_transforms
 from lakehouse.distill.compare import compare
 from lakehouse.distill.replay import Replayer, ReplayRequest
@@ -44,8 +44,8 @@ class Distill:
         chosen = check_transforms(transforms)  # refuse bad input before any work
         mat = self.materializer()
         async with self._lock:
-            await self.services.sync_views()
-            known = dict(self.services.manifests)
+            await self.services.follower.sync()
+            known = dict(self.services.follower.manifests)
             run = await asyncio.to_thread(mat.stage, chosen, known.get)
             registered = {}
             for s in run.staged:
@@ -57,17 +57,17 @@ class Distill:
                     run.errors.append({"dataset": s.dataset, "error": exc.code,
                                        "message": exc.message})  # fmt: skip
             receipt = await asyncio.to_thread(mat.finish, run, registered)
-            await self.services.sync_views()
+            await self.services.follower.sync()
         return receipt
 
     async def receipt(self, run_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self.materializer().receipt, run_id)
 
     async def reporter(self) -> DriftReporter:
-        await self.services.sync_views()
+        await self.services.follower.sync()
         embedder = self.services.embedder
         embed = embedder.embed_documents if embedder is not None else None
-        return DriftReporter(self.services.store, dict(self.services.manifests), embed)
+        return DriftReporter(self.services.store, dict(self.services.follower.manifests), embed)
 
     async def drift(self, request: DriftRequest, trace_id: str | None = None) -> dict[str, Any]:
         """One drift report; its verdict and main statistic also go to the observer as a

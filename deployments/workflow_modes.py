@@ -24,12 +24,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from actors.services import Services
 from deployments.assistant import Assistant
 from deployments.distill import Distill
 from deployments.routes import matrix as matrix_routes
-from deployments.routes.distill import MaterializeRequest
-from deployments.services import Services
 from deployments.tracing import current_trace_id
+from deployments.wire.distill import MaterializeRequest
+from deployments.wire.matrix import MatrixSearchRequest
 from lakehouse.chat import ChatRequest
 from lakehouse.distill.replay import ReplayRequest
 from lakehouse.drift import DriftRequest
@@ -45,7 +46,7 @@ def learning_modes(
     """The five modes over one replica's services."""
 
     async def search(inputs: dict[str, Any]) -> Mapping[str, Any]:
-        body = _parse(matrix_routes.MatrixSearchRequest, inputs, "matrix.search")
+        body = _parse(MatrixSearchRequest, inputs, "matrix.search")
         return await matrix_routes.search(body, services)
 
     async def chat(inputs: dict[str, Any]) -> Mapping[str, Any]:

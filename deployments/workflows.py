@@ -22,12 +22,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from actors.services import Services
 from deployments.assistant import Assistant
 from deployments.distill import Distill
-from deployments.services import Services
 from deployments.workflow_modes import learning_modes
 from lakehouse.errors import GatewayTimeout, InvalidInput
-from lakehouse.validate import ValidateRequest
+from lakehouse.guard import ValidateRequest
 from lakehouse.workflow import Emit, ModeFn, RunResult, WorkflowRunner
 
 log = logging.getLogger(__name__)

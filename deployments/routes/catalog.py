@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from deployments.models import ERRORS, DatasetListResponse, ManifestResponse
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
+from deployments.wire.common import ERRORS, DatasetListResponse, ManifestResponse
 from lakehouse.catalog import validate_dataset_name
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"], responses=ERRORS)

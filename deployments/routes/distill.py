@@ -5,28 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
 
 from deployments.distill import Distill
-from deployments.models import ERRORS
 from deployments.tracing import current_trace_id
+from deployments.wire import ERRORS
+from deployments.wire.distill import RUN_ID, CompareRequest, MaterializeRequest
 from lakehouse.distill.replay import ReplayRequest
 
 router = APIRouter(prefix="/v1/distill", tags=["distill"], responses=ERRORS)
-
-
-class MaterializeRequest(BaseModel):
-    """``POST /v1/distill/materialize`` body; no ``transforms`` means all of them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    transforms: list[str] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=16,
-        description="some of sessions, replay_runs, observer_events, playbook_records, "
-        "pathway_events",
-    )
 
 
 def distill(request: Request) -> Distill:
@@ -52,19 +38,10 @@ async def materialize(
 
 @router.get("/receipts/{run_id}", summary="A materialize run's receipt")
 async def receipt(
-    run_id: str = Path(max_length=64, pattern=r"^[A-Za-z0-9-]+$"),
+    run_id: str = Path(max_length=64, pattern=RUN_ID),
     dist: Distill = Depends(distill),
 ) -> dict[str, Any]:
     return await dist.receipt(run_id)
-
-
-class CompareRequest(BaseModel):
-    """``POST /v1/distill/replay/compare``: two replay run ids."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    a: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
-    b: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
 
 
 @router.post(

@@ -5,25 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field
 
 from deployments.distill import Distill
-from deployments.models import ERRORS
 from deployments.routes.distill import distill
 from deployments.tracing import current_trace_id
-from lakehouse.drift import DriftRequest, Window
+from deployments.wire import ERRORS
+from deployments.wire.distill import BASELINE_NAME, BaselineRequest
+from lakehouse.drift import DriftRequest
 
 router = APIRouter(prefix="/v1/drift", tags=["drift"], responses=ERRORS)
-BASELINE_NAME = r"^[A-Za-z0-9_-]{1,64}$"
-
-
-class BaselineRequest(BaseModel):
-    """``POST /v1/drift/baselines`` body: save ``window``'s quality figures as ``name``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=BASELINE_NAME)
-    window: Window
 
 
 @router.post(

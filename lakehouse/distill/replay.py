@@ -28,15 +28,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lakehouse.chat.base import ChatProvider
-from lakehouse.chat.models import MODEL_PATTERN
+from lakehouse.chat.messages import MODEL_PATTERN
 from lakehouse.distill.compare import summarize
 from lakehouse.distill.tasks import Task, TaskIn
 from lakehouse.distill.tier import TierConfig, choose_tier
 from lakehouse.errors import InvalidInput, LakehouseError
+from lakehouse.guard import KINDS, Validator
 from lakehouse.iterate import IterateLoop, IterateRequest, SessionLog
 from lakehouse.jsonl import dumps_compact
-from lakehouse.validate.models import KINDS
-from lakehouse.validate.validator import Validator
 
 SCHEMA = "replay_run.v1"
 MAX_TASKS = 100

@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lakehouse.chat.models import MODEL_PATTERN
+from lakehouse.chat.messages import MODEL_PATTERN
 from lakehouse.errors import LakehouseError, NotFound
 from lakehouse.extract import extract_json
 from lakehouse.iterate import read_sessions
-from lakehouse.iterate.models import MAX_ITER, MAX_PROMPT_CHARS
+from lakehouse.iterate.records import MAX_ITER, MAX_PROMPT_CHARS
 
 MAX_EXPECTED = 100
 

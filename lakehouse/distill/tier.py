@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lakehouse.chat.models import MODEL_PATTERN
+from lakehouse.chat.messages import MODEL_PATTERN
 
 
 class TierConfig(BaseModel):

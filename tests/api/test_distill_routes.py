@@ -69,7 +69,7 @@ def test_drift_reports_over_http_and_bad_input_changes_nothing(client):
     for _ in range(2):
         iterate(client, 2)  # accepted at once, then a Policy rejection fed back and fixed
     assert client.post("/v1/distill/materialize", json={}).status_code == 200
-    today = client.services.manifests  # the replica's view after the run
+    today = client.services.follower.manifests  # the replica's view after the run
     (sessions,) = [n for n in today if n.startswith("evidence_sessions_")]
     day = f"{sessions[-8:-4]}-{sessions[-4:-2]}-{sessions[-2:]}"
     window = {"transform": "sessions", "start": day, "end": day}

@@ -16,13 +16,13 @@ from lakehouse.catalog import Catalog
 from lakehouse.distill import Materializer, dataset_name
 from lakehouse.distill.sources import OBSERVER_FILE, PATHWAY_PREFIX, SESSION_LOG_FILE
 from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.guard import InMemoryRoster, Validator
 from lakehouse.iterate import IterateLoop, IterateRequest, SessionLog
 from lakehouse.observer import JsonlFileSink, ObserverRing
 from lakehouse.pathway import ObjectStoreLog, PathwayStore
 from lakehouse.sql import SqlEngine, SqlLimits
 from lakehouse.sql.engine import views_for
 from lakehouse.staffing import generate_batches
-from lakehouse.validate import InMemoryRoster, Validator
 from tests.fakes.scripted_chat import ScriptedProvider
 
 DAY = 1_795_000_000.0  # 2026-11-18T...Z

@@ -26,8 +26,8 @@ from lakehouse.drift import (
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.onnx_embedder import OnnxEmbedder
 from lakehouse.errors import InvalidInput, NotFound, Unavailable
-from lakehouse.jobs.bulk_embed import row_text
 from lakehouse.staffing import generate_batches
+from lakehouse.vectors.profile import STAFFING
 
 POOL = 1200
 N = 150  # rows per side
@@ -38,7 +38,7 @@ def pool(model_cache):
     """1,600 generated profiles, embedded once: (rows, unit vectors)."""
     rows = pa.Table.from_batches(list(generate_batches(POOL))).to_pylist()
     with OnnxEmbedder.open(EmbedConfig(cache_dir=model_cache)) as embedder:
-        vectors = embedder.embed_documents([row_text(r) for r in rows])
+        vectors = embedder.embed_documents([STAFFING.row_text(r) for r in rows])
     return rows, vectors
 
 
