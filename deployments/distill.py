@@ -16,11 +16,11 @@ from actors.services import Services
 from deployments.assistant import Assistant
 from lakehouse.distill import Materializer, check_transforms
 from lakehouse.distill.compare import compare
-from lakehouse.distill.replay import Replayer, ReplayRequest
+from lakehouse.distill.replay import MAX_TASKS, Replayer, ReplayRequest
 from lakehouse.distill.sources import REPLAY_LOG_FILE, SESSION_LOG_FILE
-from lakehouse.distill.tasks import from_inline, from_sessions
+from lakehouse.distill.tasks import Task, from_dataset, from_inline, from_sessions
 from lakehouse.drift import DriftReporter, DriftRequest, Window
-from lakehouse.errors import LakehouseError, Unavailable
+from lakehouse.errors import LakehouseError, NotFound, Unavailable
 from lakehouse.iterate import SessionLog
 from lakehouse.matrix import MatrixQuery
 
@@ -101,6 +101,8 @@ class Distill:
         if req.sessions is not None:
             log_path = svc.settings.logs_dir / SESSION_LOG_FILE
             tasks = await asyncio.to_thread(from_sessions, log_path, req.sessions)
+        elif req.dataset is not None:
+            tasks = await self._dataset_tasks(req.dataset)
         else:
             tasks = from_inline(req.tasks or [])
         matrix = svc.matrix
@@ -118,6 +120,13 @@ class Distill:
 
         replayer = Replayer(retrieve, self.replay_log, svc.chat, self.assistant.validator)
         return await replayer.run(tasks, req, trace_id)
+
+    async def _dataset_tasks(self, name: str) -> list[Task]:
+        manifest = await self.services.manifest(name)
+        if manifest is None:
+            raise NotFound(f"dataset {name!r} is not in the catalog")
+        path = await asyncio.to_thread(self.services.store.local_path, manifest.object_key)
+        return await asyncio.to_thread(from_dataset, path, name, MAX_TASKS)
 
     async def compare(self, run_a: str, run_b: str) -> dict[str, Any]:
         return await asyncio.to_thread(compare, self.replay_log.path, run_a, run_b)

@@ -50,12 +50,15 @@ class CorpusIn(BaseModel):
 
 
 class ReplayRequest(BaseModel):
-    """``POST /v1/distill/replay``: recorded ``sessions`` (ids) or inline ``tasks``."""
+    """``POST /v1/distill/replay``: recorded ``sessions`` (ids), inline ``tasks``, or a
+    catalog ``dataset`` of tasks (``task_id``, ``prompt``, optional ``kind``, ``model``,
+    ``max_iter``, ``expected_ids``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     sessions: list[str] | None = Field(default=None, min_length=1, max_length=MAX_TASKS)
     tasks: list[TaskIn] | None = Field(default=None, min_length=1, max_length=MAX_TASKS)
+    dataset: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     mode: Literal["full", "retrieval"] = "full"
     corpora: list[CorpusIn] = Field(
         default_factory=lambda: [CorpusIn(name="workers")], min_length=1, max_length=16
@@ -68,8 +71,8 @@ class ReplayRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ReplayRequest:
-        if (self.sessions is None) == (self.tasks is None):
-            raise ValueError("send exactly one of sessions or tasks")
+        if sum(x is not None for x in (self.sessions, self.tasks, self.dataset)) != 1:
+            raise ValueError("send exactly one of sessions, tasks or dataset")
         if self.sessions is not None and any(not 0 < len(s) <= 128 for s in self.sessions):
             raise ValueError("session ids are 1..128 characters")
         return self

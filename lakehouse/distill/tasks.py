@@ -1,4 +1,4 @@
-"""Replay tasks: recorded iterate sessions (by id) or tasks given inline.
+"""Replay tasks: recorded iterate sessions (by id), tasks given inline, or a task dataset.
 
 A task's ``expected_ids`` are its recorded successes: the worker ids of the candidates in
 the accepted attempt of the session (parsed from its raw reply, pinned fields applied as
@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from lakehouse.chat.messages import MODEL_PATTERN
-from lakehouse.errors import LakehouseError, NotFound
+from lakehouse.errors import InvalidInput, LakehouseError, NotFound
 from lakehouse.extract import extract_json
 from lakehouse.iterate import read_sessions
 from lakehouse.iterate.records import MAX_ITER, MAX_PROMPT_CHARS
@@ -114,3 +115,42 @@ def _accepted_ids(attempts: list[Any]) -> list[str]:
                 return [str(c["worker_id"]) for c in candidates
                         if isinstance(c, dict) and "worker_id" in c]  # fmt: skip
     return []
+
+
+TASK_COLUMNS = ("task_id", "prompt")
+OPTIONAL_COLUMNS = ("kind", "model", "expected_ids", "max_iter")
+
+
+def from_dataset(path: Path, name: str, limit: int) -> list[Task]:
+    """Tasks from a catalog dataset's Parquet: ``task_id``, ``prompt`` and optionally
+    ``kind``, ``model``, ``max_iter`` and ``expected_ids`` (a list, or ids joined by ``;``).
+
+    Raises:
+        InvalidInput: a required column is missing, or the dataset has more than ``limit``
+            rows (bulk replay belongs in a job).
+    """
+    schema = pq.read_schema(path)
+    missing = [c for c in TASK_COLUMNS if c not in schema.names]
+    if missing:
+        raise InvalidInput(f"dataset {name!r} has no column(s) {missing}", field="dataset")
+    rows = pq.ParquetFile(path).metadata.num_rows
+    if rows > limit:
+        raise InvalidInput(f"dataset {name!r} has {rows} tasks; at most {limit} per request")
+    columns = [c for c in (*TASK_COLUMNS, *OPTIONAL_COLUMNS) if c in schema.names]
+    return [_row_task(r) for r in pq.read_table(path, columns=columns).to_pylist()]
+
+
+def _row_task(row: dict[str, Any]) -> Task:
+    expected = row.get("expected_ids") or []
+    if isinstance(expected, str):
+        expected = [e for e in expected.split(";") if e]
+    max_iter = row.get("max_iter")
+    return Task(
+        session_id=str(row["task_id"]),
+        prompt=str(row["prompt"]),
+        kind=str(row.get("kind") or "fill"),
+        model=str(row["model"]) if row.get("model") else None,
+        pinned={},
+        max_iter=int(max_iter) if isinstance(max_iter, int) and 1 <= max_iter <= MAX_ITER else 3,
+        expected_ids=tuple(str(e) for e in expected),
+    )

@@ -92,6 +92,8 @@ def test_bad_input_is_refused_and_nothing_is_written(world):
         ({"sessions": session_ids, "tasks": [{"task_id": "t", "prompt": "p"}]}, 400, ""),
         ({}, 400, ""),
         ({"sessions": session_ids, "k": 0}, 400, ""),
+        ({"dataset": "no_such_tasks", "mode": "retrieval"}, 404, "no_such_tasks"),
+        ({"dataset": "workers", "mode": "retrieval"}, 400, "task_id"),
         ({"tasks": [{"task_id": "t", "prompt": "p", "kind": "poem", "model": "m"}]}, 400, "poem"),
         ({"tasks": [{"task_id": "t", "prompt": "p"}], "mode": "full"}, 400, "no model"),
     ]
@@ -158,3 +160,20 @@ def test_retrieval_only_hit_at_1_rises_after_playbook_records(world):
     assert resp.status_code == 200, resp.text
     delta = resp.json()["delta"]["all"]
     assert delta["hit_at_1"] == pytest.approx(hit1_after - hit1_before)
+
+
+def test_a_dataset_of_tasks_replays_in_retrieval_mode(world):
+    client, rows, _ = world
+    lead = rows[0]
+    csv = "task_id,prompt,expected_ids\n" + "\n".join(
+        f"t{i},{r['role']} in {r['city']} {r['state']},{r['worker_id']}"
+        for i, r in enumerate(rows[:3])
+    )
+    resp = client.post("/v1/ingest", params={"name": "replay_tasks"},
+                       files={"file": ("t.csv", csv.encode())})  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    resp = client.post("/v1/distill/replay", json={"dataset": "replay_tasks", "mode": "retrieval"})
+    assert resp.status_code == 200, resp.text
+    out = resp.json()["rows"]
+    assert [r["session_id"] for r in out] == ["t0", "t1", "t2"]
+    assert out[0]["expected_ids"] == [lead["worker_id"]] and len(out[0]["retrieved_ids"]) == 10
