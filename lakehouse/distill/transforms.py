@@ -150,11 +150,14 @@ def _run_fields(record: dict[str, Any]) -> dict[str, Any]:
         "max_iter": record.get("max_iter") if type(record.get("max_iter")) is int else None,
         "grounded_in_roster": grounded if isinstance(grounded, bool) else None,
         "tokens": tokens if type(tokens) is int else None,
-        "tier": _opt_str((record.get("tier") or {}).get("tier"))
-        if isinstance(record.get("tier"), dict)
-        else _opt_str(record.get("tier")),
+        "tier": _tier(record.get("tier")),
         **summary,
     }
+
+
+def _tier(value: Any) -> str | None:
+    # a replay row records the gate's whole decision; only the tier is an evidence column
+    return _opt_str(value.get("tier")) if isinstance(value, dict) else _opt_str(value)
 
 
 def _session(record: dict[str, Any]) -> Extracted | None:
