@@ -14,8 +14,10 @@ from typing import Any
 
 from actors.services import Services
 from deployments.assistant import Assistant
+from lakehouse.catalog import Manifest
 from lakehouse.distill import Materializer, check_transforms
 from lakehouse.distill.compare import compare
+from lakehouse.distill.materialize import check_base
 from lakehouse.distill.replay import MAX_TASKS, Replayer, ReplayRequest
 from lakehouse.distill.sources import REPLAY_LOG_FILE, SESSION_LOG_FILE
 from lakehouse.distill.tasks import Task, from_dataset, from_inline, from_sessions
@@ -44,21 +46,29 @@ class Distill:
         chosen = check_transforms(transforms)  # refuse bad input before any work
         mat = self.materializer()
         async with self._lock:
-            await self.services.follower.sync()
-            known = dict(self.services.follower.manifests)
+            # the catalog's own list, not this replica's view: the merge base must be current
+            known = {m.name: m for m in await self.services.catalog.list()}
             run = await asyncio.to_thread(mat.stage, chosen, known.get)
             registered = {}
             for s in run.staged:
                 try:
+                    check_base(s, await self._current(s.dataset))
                     registered[s.dataset] = await self.services.catalog.register(
                         s.dataset, s.columns, s.row_count, s.staged_key
                     )
                 except LakehouseError as exc:
+                    await asyncio.to_thread(mat.discard, s)
                     run.errors.append({"dataset": s.dataset, "error": exc.code,
                                        "message": exc.message})  # fmt: skip
             receipt = await asyncio.to_thread(mat.finish, run, registered)
             await self.services.follower.sync()
         return receipt
+
+    async def _current(self, name: str) -> Manifest | None:
+        try:
+            return await self.services.catalog.get(name)
+        except NotFound:
+            return None
 
     async def receipt(self, run_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self.materializer().receipt, run_id)

@@ -13,6 +13,7 @@ The run is split in two so an async caller can register through its catalog faca
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -28,7 +29,7 @@ from lakehouse.catalog.manifest import Column, Manifest, columns_of
 from lakehouse.distill.partitions import DayPartitions, Spilled, merge
 from lakehouse.distill.sources import HashedLines, Input, discover
 from lakehouse.distill.transforms import TRANSFORMS, Transform
-from lakehouse.errors import InvalidInput, LakehouseError, NotFound
+from lakehouse.errors import Conflict, InvalidInput, LakehouseError, NotFound
 from lakehouse.jsonl import decode_line
 from lakehouse.storage.base import ObjectStore
 
@@ -65,6 +66,7 @@ class Staged:
     row_count: int
     rows_added: int
     staged_key: str
+    base_etag: str | None = None  # the registered day it was merged with (None: a new day)
 
 
 @dataclass
@@ -199,7 +201,10 @@ class Materializer:
         if not added:
             return
         columns = columns_of(part.schema)
-        run.staged.append(Staged(name, part.transform, part.day, columns, total, added, staged_key))
+        base = current.etag if current else None
+        run.staged.append(
+            Staged(name, part.transform, part.day, columns, total, added, staged_key, base)
+        )
 
     def finish(self, run: Run, registered: dict[str, Manifest]) -> dict[str, Any]:
         """Write the run's receipt (``distill/receipts/<run_id>.json``) and return it."""
@@ -227,16 +232,23 @@ class Materializer:
 
     def run(self, catalog: Any, transforms: Iterable[str] | None = None) -> dict[str, Any]:
         """Stage, register each day with a synchronous ``catalog``, write the receipt."""
-        run = self.stage(transforms, lambda name: _lookup(catalog, name))
+        run = self.stage(transforms, lambda name: current_manifest(catalog, name))
         registered = {}
         for s in run.staged:
             try:
+                check_base(s, current_manifest(catalog, s.dataset))
                 registered[s.dataset] = catalog.register(
                     s.dataset, s.columns, s.row_count, s.staged_key
                 )
             except LakehouseError as exc:
+                self.discard(s)
                 run.errors.append({"dataset": s.dataset, "error": exc.code, "message": exc.message})
         return self.finish(run, registered)
+
+    def discard(self, staged: Staged) -> None:
+        """Delete a staged object that will not be registered."""
+        with contextlib.suppress(LakehouseError):
+            self.store.delete(staged.staged_key)
 
     def receipt(self, run_id: str) -> dict[str, Any]:
         """A past run's receipt; ``NotFound`` if there is none."""
@@ -245,7 +257,23 @@ class Materializer:
         return json.loads(self.store.get(RECEIPTS_PREFIX + f"{run_id}.json"))
 
 
-def _lookup(catalog: Any, name: str) -> Manifest | None:
+def check_base(staged: Staged, current: Manifest | None) -> None:
+    """``Conflict`` if the day changed since ``staged`` was merged with it.
+
+    Another run (another replica's logs) registered the day meanwhile: registering this
+    merge would drop its rows. The run reports the day; the next run merges again, and the
+    evidence ids keep it from adding anything twice.
+    """
+    now = current.etag if current else None
+    if now != staged.base_etag:
+        raise Conflict(
+            f"{staged.dataset} changed while this run merged it; run materialize again",
+            dataset=staged.dataset,
+        )
+
+
+def current_manifest(catalog: Any, name: str) -> Manifest | None:
+    """The dataset's manifest in a synchronous ``catalog``, or None."""
     try:
         return catalog.get(name)
     except NotFound:

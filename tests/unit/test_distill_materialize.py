@@ -14,8 +14,9 @@ import pytest
 
 from lakehouse.catalog import Catalog
 from lakehouse.distill import Materializer, dataset_name
+from lakehouse.distill.materialize import check_base, current_manifest
 from lakehouse.distill.sources import OBSERVER_FILE, PATHWAY_PREFIX, SESSION_LOG_FILE
-from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.errors import Conflict, InvalidInput, NotFound
 from lakehouse.guard import InMemoryRoster, Validator
 from lakehouse.iterate import IterateLoop, IterateRequest, SessionLog
 from lakehouse.observer import JsonlFileSink, ObserverRing
@@ -168,3 +169,23 @@ def test_a_subset_of_transforms_reads_only_those_inputs(world):
     assert list(receipt["transforms"]) == ["playbook_records"]
     assert [i["transform"] for i in receipt["inputs"]] == ["playbook_records"]
     assert dataset_name("playbook_records", "2026-11-18") in {m.name for m in catalog.list()}
+
+
+def test_a_day_changed_by_another_run_meanwhile_is_refused_then_merged_next_time(
+    settings, local_store, roster_rows, tmp_path
+):
+    """Two replicas, two session logs, one day: the later merge must not drop the other's."""
+    catalog = Catalog(local_store)
+    logs_b = tmp_path / "logs-b"
+    write_sessions(settings.logs_dir, roster_rows, 1)
+    write_sessions(logs_b, roster_rows, 1, start=500)
+    mat_a = Materializer(local_store, settings.logs_dir, settings.tmp_dir)
+    mat_b = Materializer(local_store, logs_b, settings.tmp_dir)
+    staged = mat_a.stage(["sessions"], lambda n: current_manifest(catalog, n)).staged[0]
+    assert mat_b.run(catalog, ["sessions"])["rows_added"] == 1  # b registers the day first
+    with pytest.raises(Conflict, match="run materialize again"):
+        check_base(staged, catalog.get(staged.dataset))
+    mat_a.discard(staged)
+    assert not local_store.exists(staged.staged_key)
+    assert mat_a.run(catalog, ["sessions"])["rows_added"] == 1  # merged with b's row now
+    assert catalog.get(staged.dataset).row_count == 2
