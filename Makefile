@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ROWS   ?= 20000
 EMBED_ROWS ?= 5000
 
-.PHONY: bench-500k run test lint format bench clean
+.PHONY: bench-500k run test lint format bench clean load chromium console-screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,18 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/python -m deployments.demo --rows $(ROWS) --embed-rows $(EMBED_ROWS)
 
-test: $(VENV)/.dev
+# the console tests drive Debian's chromium (no browser download at run time)
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: $(VENV)/.dev chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# the PNGs in docs/console/, taken by the console tests in headless chromium
+console-screenshots: $(VENV)/.dev chromium
+	LAKEHOUSE_CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -q tests/api/test_console.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -55,6 +63,11 @@ bench: $(VENV)/.dev .venv-chroma/bin/python
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/pathway.py
 	$(BIN)/python bench/peers.py
+
+# the multi-scenario load harness: 100k profiles, 50 clients, 5 minutes (issue 15);
+# LOAD_ARGS="--kill-every 30" kills shard actors meanwhile, "--seconds 600 --soak" is the soak
+load: $(VENV)/.dev
+	$(BIN)/python bench/multitier.py $(LOAD_ARGS)
 
 # the full 500k CSV -> Parquet -> embed -> index pipeline (about 25 minutes on 2 cores)
 bench-500k: $(VENV)/.dev

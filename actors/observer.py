@@ -23,14 +23,17 @@ from lakehouse.observer import (
     Event,
     ExportConfig,
     Exporter,
+    JsonlFileSink,
     ObserverRing,
+    Span,
 )
-from lakehouse.observer.store_sink import ObjectStoreSink
+from lakehouse.observer.store_sink import ObjectStoreSink, TeeSink
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
 from lakehouse.storage.factory import store_identity
 
 ACTOR_PREFIX = "observer"
+SINK_FILE = "observer.jsonl"
 EXPORT_INTERVAL_S = 2.0
 # A workflow's node and run events are exported as one span tree (``export_run``), not
 # one loose span each.
@@ -42,7 +45,12 @@ class ObserverActor:
     """Remote face of ``ObserverRing`` (and its ``Exporter``); straight calls into the core."""
 
     def __init__(self, settings: Settings) -> None:
-        self.sink = ObjectStoreSink(open_store(settings), keep_events=settings.observer_capacity)
+        # reloaded from the object store (any node); the local JSONL copy is what the distill
+        # materializer reads (lakehouse.distill.sources.OBSERVER_FILE)
+        self.sink = TeeSink(
+            ObjectStoreSink(open_store(settings), keep_events=settings.observer_capacity),
+            JsonlFileSink(settings.logs_dir / SINK_FILE),
+        )
         self.ring = ObserverRing(settings.observer_capacity, sink=self.sink)
         self.exporter = Exporter(export_config(settings))
         self.exporter.start(EXPORT_INTERVAL_S)
@@ -86,6 +94,10 @@ class ObserverActor:
     def export_run(self, run: Mapping[str, Any]) -> None:
         """Queue a workflow run (``RunResult.to_dict()``) for export as a span tree."""
         self.exporter.submit(runs=[run])
+
+    def export_spans(self, spans: list[Span]) -> None:
+        """Queue ready-made spans (iterate sessions, chat calls) for export."""
+        self.exporter.submit(spans=spans)
 
     def stats(self) -> dict[str, Any]:
         return {"ring": self.ring.stats(), "export": self.exporter.stats()}

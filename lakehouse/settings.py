@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     max_ongoing_requests: int = Field(default=256, ge=1)
     replicas: int = Field(default=1, ge=1)
     haproxy: bool = True
+    # MCP (/mcp): the write tools (record_outcome, pathway_add) are listed only when true
+    mcp_write: bool = False
 
     # sections; LAKEHOUSE_OLLAMA_HOST is their shared default Ollama
     ollama_host: str | None = Field(default=None, max_length=500)

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from lakehouse.iterate.log import SCHEMA
+from lakehouse.iterate.log import SCHEMA, SessionAppender
 from lakehouse.storage import ObjectStore
 
 PREFIX = "logs/sessions.iterate"
@@ -51,3 +51,16 @@ class ObjectStoreSessionLog:
                 yield record
             else:
                 log.warning("session log %s is not a session; skipped", obj.key)
+
+
+class TeeSessionLog:
+    """Appends each session to every log in turn (acknowledged when all have it): the object
+    store's, which survives any node, and the node-local file the distill materializer
+    reads."""
+
+    def __init__(self, *logs: SessionAppender) -> None:
+        self.logs = logs
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        for log_ in self.logs:
+            log_.append(record)

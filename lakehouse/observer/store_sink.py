@@ -137,3 +137,33 @@ class ObjectStoreSink(EventSink):
 def _count_of(key: str) -> int:
     parts = key.rsplit("/", 1)[-1].split("-")
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+
+
+class TeeSink(EventSink):
+    """Writes every line to each sink; reloads from the first (the object store's).
+
+    The ring is reloaded from the object store, so a restart on any node finds its events;
+    the copies (the node-local JSONL file the distill materializer reads) are extra.
+    """
+
+    def __init__(self, first: EventSink, *copies: EventSink) -> None:
+        self.sinks = (first, *copies)
+
+    def write(self, line: bytes) -> None:
+        errors = []
+        for sink in self.sinks:
+            try:
+                sink.write(line)
+            except Exception as exc:  # the others still get the line; the ring counts one
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def load(self, limit: int) -> tuple[list[dict[str, Any]], int]:
+        return self.sinks[0].load(limit)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()

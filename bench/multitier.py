@@ -1,0 +1,231 @@
+"""The multi-scenario load harness (issue 15): six weighted scenarios over HTTP, through the
+project's own client, at many concurrent clients.
+
+    .venv/bin/python bench/multitier.py                        # 100k profiles, 50 clients, 5 min
+    .venv/bin/python bench/multitier.py --kill-every 30        # ... while shard actors are killed
+    .venv/bin/python bench/multitier.py --seconds 600 --soak   # RSS of every process, per minute
+    .venv/bin/python bench/multitier.py --rows 5000 --seconds 30 --clients 8   # a quick look
+
+It starts its own local Ray and Serve app (HAProxy ingress) on a free port, generates and
+ingests the roster, embeds it with the bulk job (2 shards), then runs the scenarios
+(``bench/load_scenarios.py``). Per scenario: count, p50/p99, failures with the first error;
+overall scenarios/s. With ``--kill-every`` a shard actor is killed that often; 503s the
+client retried through are counted apart, and afterwards every acknowledged playbook record
+must still be in its corpus. Writes ``bench/results/multitier[-kill|-soak].json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_scenarios import SCENARIOS, ScenarioFailed  # noqa: E402
+
+from lakehouse.client import AsyncClient, Client, Unavailable  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WORK = Path("data/bench-multitier").resolve()
+WARMUP_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def setup(rows: int) -> tuple[str, object]:
+    """Ray + Serve on a free port, the roster ingested and embedded; returns (url, settings)."""
+    from deployments.launch import serve_environment
+
+    serve_environment()
+    from actors.jobs.bulk_embed import JobArgs, run
+    from deployments.launch import start
+    from lakehouse.settings import Settings
+    from lakehouse.staffing import write_csv
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    overrides = {"data_dir": str(WORK), "port": free_port()}
+    settings = Settings(**overrides)
+    csv = WORK / "workers.csv"
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(csv, rows)
+    url = start(overrides, num_cpus=2).url
+    with Client(url, timeout_s=600) as client:
+        client.ingest.csv("workers", csv)
+    started = time.perf_counter()
+    summary = run(JobArgs(dataset="workers", corpus="workers", shards=2), settings)
+    print(f"embedded {summary['rows_embedded']} rows in {time.perf_counter() - started:.0f} s")
+    return url, settings
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {name: [] for name in SCENARIOS}
+        self.failures: dict[str, int] = dict.fromkeys(SCENARIOS, 0)
+        self.unavailable: dict[str, int] = dict.fromkeys(SCENARIOS, 0)  # 503 after retries
+        self.first_error: dict[str, str] = {}
+        self.records: list[str] = []
+
+    def report(self, seconds: float) -> dict:
+        out = {}
+        for name, samples in self.times.items():
+            ordered = sorted(samples)
+            out[name] = {"count": len(samples), "failures": self.failures[name],
+                         "retryable_503": self.unavailable[name],
+                         "p50_ms": _pick(ordered, 0.5), "p99_ms": _pick(ordered, 0.99),
+                         "first_error": self.first_error.get(name)}  # fmt: skip
+        total = sum(len(s) for s in self.times.values())
+        failed = sum(self.failures.values())
+        return {"scenarios": out, "completed": total, "failed": failed,
+                "retryable_503": sum(self.unavailable.values()),
+                "scenarios_per_s": round(total / seconds, 1),
+                "failure_rate": round(failed / max(1, total + failed), 5)}  # fmt: skip
+
+
+def _pick(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000, 1)
+
+
+async def worker(url: str, seed: int, until: float, tally: Tally, retries: int) -> None:
+    rng = random.Random(seed)
+    names, weights = list(SCENARIOS), [w for w, _ in SCENARIOS.values()]
+    async with AsyncClient(url, timeout_s=60, retries=retries) as client:
+        while time.monotonic() < until:
+            name = rng.choices(names, weights)[0]
+            started = time.perf_counter()
+            try:
+                tally.records.extend(await SCENARIOS[name][1](client, rng))
+            except Unavailable:  # the documented, retryable 503 (a restarting actor)
+                tally.unavailable[name] += 1
+                continue
+            except (ScenarioFailed, Exception) as exc:  # every failure is counted, none stops
+                tally.failures[name] += 1
+                tally.first_error.setdefault(name, f"{type(exc).__name__}: {exc}"[:300])
+                continue
+            tally.times[name].append(time.perf_counter() - started)
+
+
+async def killer(settings, every_s: float, until: float, log: list) -> None:
+    import ray
+
+    from actors.vectors import shard_name
+
+    rng = random.Random(1)
+    while time.monotonic() + every_s < until:
+        await asyncio.sleep(every_s)
+        corpus, index = rng.choice([("workers", 0), ("workers", 1), ("_playbook", 0)])
+        try:
+            ray.kill(ray.get_actor(shard_name(settings, corpus, index), "lakehouse"))
+            log.append({"t": round(time.monotonic(), 1), "shard": f"{corpus}/{index}"})
+        except ValueError:
+            pass
+
+
+async def sample_rss(until: float, samples: list) -> None:
+    """RSS of every process of the machine's Ray and Serve (ours: the harness started them)."""
+    start = time.monotonic()
+    while time.monotonic() < until:
+        row = {"t": round(time.monotonic() - start)}
+        for proc in psutil.process_iter(["cmdline", "memory_info"]):
+            cmd = " ".join(proc.info["cmdline"] or [])[:80]
+            if proc.info["memory_info"] and (
+                "ray::" in cmd or "haproxy" in cmd or "raylet" in cmd or "gcs_server" in cmd
+            ):
+                row[f"{proc.pid} {cmd.split(' ')[0]}"] = proc.info["memory_info"].rss
+        samples.append(row)
+        await asyncio.sleep(10)
+
+
+def rss_growth(samples: list) -> dict:
+    after = [s for s in samples if s["t"] >= WARMUP_S]
+    if len(after) < 2:
+        return {}
+    first, last = after[0], after[-1]
+    return {k: {"rss_mib_after_warmup": round(first[k] / 2**20, 1), "rss_mib_end": round(last[k] / 2**20, 1),
+                "growth_pct": round(100 * (last[k] - first[k]) / first[k], 2)}
+            for k in first if k != "t" and k in last}  # fmt: skip
+
+
+async def load(url: str, settings, args) -> dict:
+    tally, kills, rss = Tally(), [], []
+    until = time.monotonic() + args.seconds
+    tasks = [worker(url, i, until, tally, args.retries) for i in range(args.clients)]
+    if args.kill_every:
+        tasks.append(killer(settings, args.kill_every, until, kills))
+    if args.soak:
+        tasks.append(sample_rss(until, rss))
+    started = time.perf_counter()
+    await asyncio.gather(*tasks)
+    result = tally.report(time.perf_counter() - started)
+    result["kills"] = kills
+    result["acknowledged_records"] = len(tally.records)
+    result["_record_ids"] = tally.records
+    if args.soak:
+        result["rss"] = rss_growth(rss)
+    return result
+
+
+def lost_records(settings, record_ids: list[str]) -> int:
+    """Acknowledged playbook records whose vector is not in the playbook corpus."""
+    from actors.remote.corpus_router import remote_router
+
+    if not record_ids:
+        return 0
+    found = asyncio.run(remote_router(settings).contains("_playbook", record_ids))
+    return found.count(False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--kill-every", type=float, default=0)
+    parser.add_argument("--soak", action="store_true")
+    parser.add_argument("--retries", type=int, default=3, help="client retries of 503s")
+    args = parser.parse_args()
+    url, settings = setup(args.rows)
+    result = {"rows": args.rows, "clients": args.clients, "seconds": args.seconds, "cores": 2,
+              "kill_every_s": args.kill_every, "target_scenarios_per_s": 438,
+              **asyncio.run(load(url, settings, args))}  # fmt: skip
+    result["acknowledged_records_lost"] = lost_records(settings, result.pop("_record_ids"))
+    suffix = "-kill" if args.kill_every else "-soak" if args.soak else ""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"multitier{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
+    print_table(result)
+
+
+def print_table(result: dict) -> None:
+    print(f"{result['clients']} clients, {result['seconds']:.0f} s, {result['rows']} profiles")
+    print(
+        f"{'scenario':<26}{'count':>8}{'fail':>6}{'503':>6}{'p50 ms':>10}{'p99 ms':>10}  first error"
+    )
+    for name, s in result["scenarios"].items():
+        print(
+            f"{name:<26}{s['count']:>8}{s['failures']:>6}{s['retryable_503']:>6}{s['p50_ms'] or 0:>10}{s['p99_ms'] or 0:>10}  {s['first_error'] or ''}"
+        )
+    print(f"scenarios/s {result['scenarios_per_s']} (target 438), failures {result['failed']}"
+          f" ({result['failure_rate']:.3%}), shard kills {len(result['kills'])}, acknowledged"
+          f" records {result['acknowledged_records']}, lost {result['acknowledged_records_lost']}")  # fmt: skip
+    for proc, r in result.get("rss", {}).items():
+        print(
+            f"  {proc:<40} {r['rss_mib_after_warmup']:>8} -> {r['rss_mib_end']:>8} MiB ({r['growth_pct']:+.1f}%)"
+        )
+
+
+if __name__ == "__main__":
+    main()
