@@ -47,3 +47,18 @@ def test_many_small_batches_are_merged_into_one_and_copies_read_once(settings):
     store.put(merged.replace("observer/events/", "observer/events/0"), store.get(merged))
     reloaded = ObserverRing(1000, sink=sink(store))
     assert [e.data["i"] for e in reloaded.query(limit=1000)] == list(range(79, -1, -1))
+
+
+def test_the_tee_writes_both_and_reloads_from_the_object_store(settings, tmp_path):
+    from lakehouse.observer import JsonlFileSink
+    from lakehouse.observer.store_sink import TeeSink
+
+    store = open_store(settings)
+    local = tmp_path / "observer.jsonl"
+    tee = TeeSink(sink(store), JsonlFileSink(local))
+    ObserverRing(10, sink=tee).emit("test.kind", {"i": 1})
+    tee.close()
+    assert b'"i":1' in local.read_bytes()
+    local.unlink()  # another node: no local file, the object store has the event
+    again = ObserverRing(10, sink=TeeSink(sink(store), JsonlFileSink(tmp_path / "other.jsonl")))
+    assert [e.data["i"] for e in again.query()] == [1]
