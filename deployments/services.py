@@ -21,8 +21,9 @@ from lakehouse.catalog import Manifest
 from lakehouse.chat import ChatConfig, ChatRouter
 from lakehouse.errors import QueryRejected, Unavailable
 from lakehouse.settings import Settings
-from lakehouse.sql import QueryResult, SqlEngine, SqlLimits
+from lakehouse.sql import QueryResult, SqlLimits
 from lakehouse.sql.engine import views_for
+from lakehouse.sql.sandbox import SqlSandbox
 from lakehouse.storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class Services:
     settings: Settings
     store: ObjectStore
     catalog: Facade
-    sql: SqlEngine
+    sql: SqlSandbox
     chat: ChatRouter
     manifests: dict[str, Manifest] = field(default_factory=dict)
     vectors: CorpusRouter | None = None
@@ -57,8 +58,15 @@ class Services:
             memory_limit=settings.sql_memory_limit,
             threads=settings.sql_threads,
             max_chars=settings.sql_max_chars,
+            max_result_bytes=settings.sql_max_result_bytes,
         )
-        engine = SqlEngine(sql_dirs(settings), settings.tmp_dir / "duckdb", limits)
+        engine = SqlSandbox(
+            sql_dirs(settings)[0].parent,
+            settings.tmp_dir / "duckdb",
+            limits,
+            workers=settings.sql_workers,
+            max_bytes=settings.sql_worker_max_bytes,
+        )
         services = cls(settings, store, catalog, engine, chat or ChatRouter(ChatConfig.from_env()))
         services.vectors = local_router(settings, store)
         return services

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     sql_memory_limit: str = "1GB"
     sql_threads: int = Field(default=2, ge=1, le=64)
     sql_max_chars: int = Field(default=100_000, ge=1)
+    sql_max_result_bytes: int = Field(default=8 * MiB, ge=1024)
+    sql_workers: int = Field(default=2, ge=1, le=64)
+    # each SQL worker process's address-space limit: the replica's SQL memory bound is
+    # sql_workers x this (DuckDB's memory_limit does not cover every allocation)
+    sql_worker_max_bytes: int = Field(default=3 * 1024 * MiB, ge=1024 * MiB)
 
     # LLM safety net
     roster_dataset: str = "workers"
