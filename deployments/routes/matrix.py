@@ -103,11 +103,16 @@ async def record_bulk(
     return {"recorded": rows}
 
 
-@router.get("/playbooks", summary="Recorded outcomes, newest first (the audit trail)")
+@router.get(
+    "/playbooks",
+    summary="Recorded outcomes, newest first (the audit trail)",
+    description="`skipped` lists `{key, reason}` for each unreadable audit object (not counted).",
+)
 async def list_records(
     limit: int = Query(default=100, ge=1, le=1000), svc: Services = Depends(services)
 ) -> dict:
-    return {"records": await asyncio.to_thread(_matrix(svc).list_records, limit)}
+    records, skipped = await asyncio.to_thread(_matrix(svc).list_records, limit)
+    return {"records": records, "skipped": skipped}
 
 
 def _matrix(svc: Services) -> MatrixSearch:

@@ -121,7 +121,8 @@ class MatrixSearch:
         finally:
             self.invalidate(playbook.config.corpus)
 
-    def list_records(self, limit: int = 100) -> list[dict[str, Any]]:
+    def list_records(self, limit: int = 100) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        """The newest readable audit records and the unreadable ones skipped among them."""
         return self._playbook().list(limit)
 
     # -- search -------------------------------------------------------------------------

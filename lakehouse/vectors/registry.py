@@ -8,6 +8,7 @@ definition twice is idempotent; a different one under a taken name is a ``Confli
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -17,6 +18,8 @@ from lakehouse.errors import Conflict, InvalidInput, NotFound
 from lakehouse.storage import ObjectStore
 from lakehouse.vectors.persist import ShardStorage
 from lakehouse.vectors.shard import ShardConfig
+
+log = logging.getLogger(__name__)
 
 MAX_SHARDS = 64
 
@@ -65,10 +68,23 @@ class CorpusRegistry:
         self.store = store
         self._lock = threading.Lock()
         self._corpora: dict[str, Corpus] = {}
+        self.load_errors: list[str] = []
         for obj in store.iter_all("corpora/"):
             if obj.key.endswith(".json"):
-                data = json.loads(store.get(obj.key))
-                self._corpora[data["name"]] = Corpus(**data)
+                self._load_one(obj.key)
+
+    def _load_one(self, key: str) -> None:
+        """One corpus definition; an unreadable one is reported and skipped, never a crash."""
+        try:
+            data = json.loads(self.store.get(key))
+            corpus = make_corpus(**data)
+        except NotFound:
+            return
+        except Exception as exc:  # any shape a forged or truncated object can take
+            self.load_errors.append(f"{key}: unreadable corpus definition ({type(exc).__name__})")
+            log.warning("%s", self.load_errors[-1])
+            return
+        self._corpora[corpus.name] = corpus
 
     def create(self, corpus: Corpus) -> tuple[Corpus, bool]:
         """``(corpus, created)``; the same definition again is ``created=False``."""
