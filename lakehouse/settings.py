@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # ingest
     ingest_max_bytes: int = Field(default=1024 * MiB, ge=1)
     ingest_block_bytes: int = Field(default=512 * 1024, ge=64 * 1024)
+    ingest_max_field_bytes: int = Field(default=16 * MiB, ge=64 * 1024, le=1024 * MiB)
+    ingest_max_columns: int = Field(default=2_000, ge=1, le=100_000)
 
     # SQL
     sql_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)

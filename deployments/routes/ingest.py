@@ -45,6 +45,8 @@ async def ingest(
             parquet,
             max_bytes=cfg.ingest_max_bytes,
             block_bytes=cfg.ingest_block_bytes,
+            max_field_bytes=cfg.ingest_max_field_bytes,
+            max_columns=cfg.ingest_max_columns,
         )
         await svc.catalog.check(name, result.columns)  # fail fast, before any upload
         staged = f"staging/{uuid.uuid4().hex}.parquet"
