@@ -58,6 +58,12 @@ class DatasetListResponse(_Model):
     datasets: list[ManifestResponse]
 
 
+class DatasetDeleteResponse(_Model):
+    name: str
+    deleted: list[str] = Field(description="object keys removed: the manifest, then the Parquet")
+    notice: str
+
+
 class SqlRequest(_Model):
     sql: str = Field(min_length=1, max_length=100_000, description="one SELECT or WITH query")
 
