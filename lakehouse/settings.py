@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     s3_prefix: str = ""
     max_object_bytes: int = Field(default=64 * MiB, ge=1)
     max_list: int = Field(default=1000, ge=1, le=100_000)
+    # temp files (tmp/put-*, upload-*, ingest-*, spills) untouched this long are a killed
+    # writer's: removed when a store opens
+    tmp_stale_after_s: float = Field(default=3600.0, ge=0)
 
     # ingest
     ingest_max_bytes: int = Field(default=1024 * MiB, ge=1)
