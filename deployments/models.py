@@ -84,3 +84,9 @@ class ErrorResponse(_Model):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 408, 409, 413, 500, 503)
 }
+# routes that reach an embedder or a chat provider: its garbled answer (502), its silence (504),
+# a reply with no usable JSON (422)
+UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    **{status: {"model": ErrorResponse} for status in (422, 502, 504)},
+}

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from deployments.models import ERRORS
+from deployments.models import UPSTREAM_ERRORS
 from deployments.routes.deps import services
 from deployments.services import Services
 
-router = APIRouter(tags=["embed"], responses=ERRORS)
+router = APIRouter(tags=["embed"], responses=UPSTREAM_ERRORS)
 
 
 class EmbedRequest(BaseModel):

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from deployments.assistant import Assistant
-from deployments.models import ERRORS
+from deployments.models import UPSTREAM_ERRORS
 from deployments.tracing import current_trace_id
 from lakehouse.chat import ChatRequest
 from lakehouse.iterate import IterateRequest
 from lakehouse.validate import ValidateRequest
 
-router = APIRouter(tags=["llm"], responses={**ERRORS, 502: ERRORS[500], 504: ERRORS[500]})
+router = APIRouter(tags=["llm"], responses=UPSTREAM_ERRORS)
 
 
 def assistant(request: Request) -> Assistant:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from deployments.models import ERRORS
+from deployments.models import UPSTREAM_ERRORS
 from deployments.routes.deps import services
 from deployments.services import Services
 from lakehouse.errors import InvalidInput, NotFound, Unavailable
@@ -17,7 +17,7 @@ from lakehouse.matrix import MatrixQuery, MatrixSearch, Record, allow_list_sql
 from lakehouse.matrix.engine import MAX_CORPORA, MAX_WEIGHT
 from lakehouse.matrix.playbook import MAX_IDS, MAX_QUERY_CHARS
 
-router = APIRouter(prefix="/v1/matrix", tags=["matrix"], responses=ERRORS)
+router = APIRouter(prefix="/v1/matrix", tags=["matrix"], responses=UPSTREAM_ERRORS)
 MAX_EXCLUDE = 10_000
 MAX_BULK = 256
 ID_COLUMN = "worker_id"

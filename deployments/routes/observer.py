@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.facade import Facade
-from deployments.models import ERRORS
+from deployments.models import UPSTREAM_ERRORS
 from deployments.routes.deps import services
 from deployments.services import Services
 from deployments.tracing import current_trace_id
@@ -23,7 +23,7 @@ from lakehouse.errors import InvalidInput, Unavailable
 from lakehouse.workflow import WorkflowLimits
 from lakehouse.workflow.spec import load_document
 
-router = APIRouter(prefix="/v1/observer", tags=["observer"], responses=ERRORS)
+router = APIRouter(prefix="/v1/observer", tags=["observer"], responses=UPSTREAM_ERRORS)
 KIND_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 MAX_EVENTS = 1000
 WORKFLOW_LIMITS = WorkflowLimits()

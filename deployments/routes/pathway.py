@@ -13,14 +13,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from actors.facade import Facade
-from deployments.models import ERRORS
+from deployments.models import UPSTREAM_ERRORS
 from deployments.routes.deps import services
 from deployments.services import Services
 from deployments.tracing import current_trace_id
 from lakehouse.errors import Unavailable
 from lakehouse.pathway import PathwayLimits
 
-router = APIRouter(prefix="/v1/pathway", tags=["pathway"], responses=ERRORS)
+router = APIRouter(prefix="/v1/pathway", tags=["pathway"], responses=UPSTREAM_ERRORS)
 LIMITS = PathwayLimits()
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=LIMITS.max_tag_chars)]
 Tags = Annotated[list[Tag] | None, Field(max_length=LIMITS.max_tags)]
@@ -93,6 +93,7 @@ def pathway(svc: Services = Depends(services)) -> Facade:
     "/traces",
     status_code=201,
     response_model=TraceResponse,
+    responses={200: {"model": TraceResponse, "description": "an idempotent replay"}},
     summary="Add a trace",
     description=(
         "201 with a new trace (version 1). With `?idempotent=true` the oldest live trace "

@@ -23,7 +23,20 @@ from lakehouse.storage.owned import SERVICE_PREFIXES, service_owned
 router = APIRouter(prefix="/v1/storage", tags=["storage"], responses=ERRORS)
 
 
-@router.put("/objects/{key:path}", response_model=ObjectInfoResponse, summary="Write an object")
+@router.put(
+    "/objects/{key:path}",
+    response_model=ObjectInfoResponse,
+    summary="Write an object",
+    # the body is streamed by hand (capped, never parsed), so it is declared here
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
 async def put_object(
     key: str,
     request: Request,

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from deployments.models import ERRORS
+from deployments.models import UPSTREAM_ERRORS
 from deployments.routes.deps import services
 from deployments.services import Services
 from lakehouse.errors import InvalidInput
 from lakehouse.vectors.registry import MAX_SHARDS, make_corpus
 
-router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=ERRORS)
+router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=UPSTREAM_ERRORS)
 MAX_BATCH = 10_000
 MAX_TEXTS = 1_000
 
@@ -62,7 +62,12 @@ class DeleteRequest(_Model):
     ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-@router.post("/corpora", status_code=201, summary="Create a corpus (idempotent)")
+@router.post(
+    "/corpora",
+    status_code=201,
+    summary="Create a corpus (idempotent)",
+    responses={200: {"description": "the same definition exists already (`created: false`)"}},
+)
 async def create_corpus(
     body: CorpusRequest, response: Response, svc: Services = Depends(services)
 ) -> dict[str, Any]:
