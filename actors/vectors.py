@@ -43,6 +43,9 @@ class ShardActor:
     def stats(self) -> dict[str, Any]:
         return self.shard.stats()
 
+    def generation(self) -> str:
+        return self.shard.generation
+
     def snapshot(self) -> int:
         return self.shard.snapshot()
 

@@ -7,7 +7,7 @@ One run, on a local Ray with 2 CPUs and the default (in-process ONNX int8) embed
   process with nothing else running, before and again after the pipeline (the baseline is
   the faster of the two);
 - CSV → Parquet (the streaming converter) and catalog registration, as ``/v1/ingest`` does;
-- the bulk job (``lakehouse.jobs.bulk_embed``) over the whole dataset into a 2-shard corpus;
+- the bulk job (``actors.jobs.bulk_embed``) over the whole dataset into a 2-shard corpus;
 - checks: the corpus holds every row, and a few labelled queries find their roles.
 Targets: the whole pipeline in ≤ 30 minutes on 2 cores; the pipeline's embed rate (rows
 embedded ÷ job seconds) ≥ 0.9× the standalone rate. Where the job's CPU went (every
@@ -63,7 +63,7 @@ def main() -> None:
     started = time.perf_counter()
     result["csv_to_catalog"] = _ingest(csv, settings)
     print(f"CSV → Parquet → catalog: {result['csv_to_catalog']['seconds']} s", flush=True)
-    from lakehouse.jobs.bulk_embed import JobArgs, run
+    from actors.jobs.bulk_embed import JobArgs, run
 
     with CpuSampler() as cpu:
         job = run(
@@ -111,15 +111,15 @@ def _standalone(csv: Path, sample: int, settings) -> dict:
     """The embedder alone on the first ``sample`` profiles (same text, same config)."""
     import pyarrow.csv as pacsv
 
-    from lakehouse.embed import EmbedConfig, open_embedder
-    from lakehouse.jobs.bulk_embed import row_text
+    from lakehouse.embed import open_embedder
+    from lakehouse.vectors.profile import STAFFING
 
     reader = pacsv.open_csv(csv, parse_options=pacsv.ParseOptions(newlines_in_values=True))
     rows: list[dict] = []
     while len(rows) < sample:
         rows.extend(reader.read_next_batch().to_pylist())
-    texts = [row_text(r) for r in rows[:sample]]
-    config = EmbedConfig.from_env(cache_dir=settings.data_dir.resolve() / "models")
+    texts = [STAFFING.row_text(r) for r in rows[:sample]]
+    config = settings.embed
     with open_embedder(config) as embedder:
         embedder.embed_documents(texts[:64])  # warm up (and export the model once)
         started, cpu = time.perf_counter(), time.process_time()
@@ -192,19 +192,15 @@ def _checks(settings, rows_total: int) -> dict:
     """The corpus holds every row; labelled queries find a worker of an expected role."""
     import asyncio
 
-    from actors.facade import Facade
-    from actors.router import CorpusRouter
-    from actors.vectors import registry_actor, shard_actor
-    from lakehouse.embed import EmbedConfig, open_embedder
+    from actors.remote.corpus_router import remote_router
+    from lakehouse.embed import open_embedder
     from lakehouse.staffing import LABELLED_QUERIES
 
-    router = CorpusRouter(
-        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
-    )
+    router = remote_router(settings)
     loop = asyncio.new_event_loop()
     indexed = loop.run_until_complete(router.sizes("workers"))
     labelled = [q for q in LABELLED_QUERIES if q["roles"]]
-    config = EmbedConfig.from_env(cache_dir=settings.data_dir.resolve() / "models")
+    config = settings.embed
     with open_embedder(config) as embedder:
         vectors = embedder.embed_query([q["query"] for q in labelled])
     hits = 0
@@ -220,7 +216,7 @@ def _checks(settings, rows_total: int) -> dict:
 
 
 def _parse() -> argparse.Namespace:
-    from lakehouse.jobs.bulk_embed import JobArgs
+    from actors.jobs.bulk_embed import JobArgs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=500_000)

@@ -55,9 +55,8 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "data" / "bench" / "matrix"
 
-from actors.router import local_router  # noqa: E402
+from actors.remote.corpus_router import local_router  # noqa: E402
 from lakehouse.embed import EmbedConfig, open_embedder  # noqa: E402
-from lakehouse.jobs.bulk_embed import META_COLUMNS, row_text  # noqa: E402
 from lakehouse.matrix import MatrixConfig, MatrixQuery, MatrixSearch, Record  # noqa: E402
 from lakehouse.matrix.fusion import fuse  # noqa: E402
 from lakehouse.matrix.playbook import PlaybookConfig  # noqa: E402
@@ -65,6 +64,7 @@ from lakehouse.settings import Settings  # noqa: E402
 from lakehouse.staffing import LABELLED_QUERIES, generate_batches  # noqa: E402
 from lakehouse.staffing.intents import make_intents, relevant  # noqa: E402
 from lakehouse.storage import open_store  # noqa: E402
+from lakehouse.vectors.profile import STAFFING  # noqa: E402
 from lakehouse.vectors.registry import make_corpus  # noqa: E402
 
 CORPORA = ("workers", "placements", "certs")
@@ -90,13 +90,9 @@ def start_ray():
 
 
 def actor_router(settings: Settings):
-    from actors.facade import Facade
-    from actors.router import CorpusRouter
-    from actors.vectors import registry_actor, shard_actor
+    from actors.remote.corpus_router import remote_router
 
-    return CorpusRouter(
-        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
-    )
+    return remote_router(settings)
 
 
 async def load(router, ids: list[str], vectors: np.ndarray, meta: list[dict], shards: int) -> None:
@@ -192,7 +188,7 @@ async def ray_floor(samples: int) -> dict:
     """
     import ray
 
-    from actors.facade import Facade, settle
+    from actors.remote.facade import Facade, settle
 
     echoes = [
         Facade(ray.remote(_Echo).options(num_cpus=0, max_concurrency=8).remote()) for _ in CORPORA
@@ -416,10 +412,12 @@ async def confidence(router, embedder) -> dict:
 def roster(rows: int, embedder) -> tuple[list[dict], list[str], np.ndarray, list[dict], float]:
     profiles = [r for b in generate_batches(rows) for r in b.to_pylist()]
     started = time.perf_counter()
-    vectors = np.asarray(embedder.embed_documents([row_text(r) for r in profiles]), np.float32)
+    vectors = np.asarray(
+        embedder.embed_documents([STAFFING.row_text(r) for r in profiles]), np.float32
+    )
     embed_s = time.perf_counter() - started
     ids = [str(r["worker_id"]) for r in profiles]
-    meta = [{c: r[c] for c in META_COLUMNS} for r in profiles]
+    meta = [{c: r[c] for c in STAFFING.metadata_columns} for r in profiles]
     return profiles, ids, vectors, meta, embed_s
 
 

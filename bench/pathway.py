@@ -28,11 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: bench/lakehouse.py must not shadow the package
 
-from lakehouse.pathway import LocalDirLog, PathwayStore  # noqa: E402
+from lakehouse.pathway import PathwayStore  # noqa: E402
 from lakehouse.pathway.events import EVENT_SCHEMA, encode_event  # noqa: E402
 from lakehouse.pathway.index import content_text  # noqa: E402
 from lakehouse.pathway.lexical import tokenize  # noqa: E402
 from lakehouse.staffing import LABELLED_QUERIES, generate_batches  # noqa: E402
+from tests.pathway_dirlog import LocalDirLog  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "pathway.json"
 

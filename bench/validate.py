@@ -40,9 +40,9 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
+from lakehouse.guard import InMemoryRoster, ParquetRoster, Validator  # noqa: E402
+from lakehouse.guard.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS  # noqa: E402
 from lakehouse.staffing import generate_batches  # noqa: E402
-from lakehouse.validate import InMemoryRoster, ParquetRoster, Validator  # noqa: E402
-from lakehouse.validate.roster import OPTIONAL_COLUMNS, REQUIRED_COLUMNS  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 WORK = ROOT / "data" / "bench"

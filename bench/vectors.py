@@ -123,9 +123,8 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
     import httpx
     import ray
 
-    from actors.facade import Facade
-    from actors.router import CorpusRouter
-    from actors.vectors import registry_actor, shard_actor, shard_name
+    from actors.remote.corpus_router import remote_router
+    from actors.vectors import shard_name
     from lakehouse.settings import Settings
 
     settings = Settings()
@@ -133,9 +132,7 @@ def through_actors(name: str, data: np.ndarray, queries: np.ndarray, url: str, s
     client.post(
         "/v1/vectors/corpora", json={"name": name, "dim": data.shape[1], "shards": shards}
     ).raise_for_status()
-    router = CorpusRouter(
-        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
-    )
+    router = remote_router(settings)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(router.sizes(name))  # starts the shard actors
     handles = [ray.get_actor(shard_name(settings, name, i), "lakehouse") for i in range(shards)]
@@ -239,11 +236,11 @@ def staffing(n: int, queries: int) -> tuple[np.ndarray, np.ndarray, float]:
     import pyarrow as pa
 
     from lakehouse.embed import EmbedConfig, open_embedder
-    from lakehouse.jobs.bulk_embed import row_text
     from lakehouse.staffing import LABELLED_QUERIES, generate_batches
+    from lakehouse.vectors.profile import STAFFING
 
     rows = pa.Table.from_batches(list(generate_batches(n + queries, seed=11))).to_pylist()
-    texts = [row_text(r) for r in rows]
+    texts = [STAFFING.row_text(r) for r in rows]
     with open_embedder(EmbedConfig(cache_dir=ROOT / "data" / "models")) as embedder:
         started = time.perf_counter()
         data = embedder.embed_documents(texts[:n])

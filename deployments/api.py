@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import lakehouse
+from actors.services import Services
 from deployments.assistant import Assistant
 from deployments.edge import EdgeMiddleware
 from deployments.errors import install_error_handlers
@@ -21,7 +22,6 @@ from deployments.routes import (
     storage,
     vectors,
 )
-from deployments.services import Services
 
 DESCRIPTION = """
 Lakehouse on Ray: objects, a dataset catalog, CSV ingest, read-only SQL, and the LLM

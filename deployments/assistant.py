@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from deployments.services import Services
+from actors.services import Services
 from lakehouse.chat import ChatReply
+from lakehouse.guard import ParquetRoster, Validator, Verdict
 from lakehouse.iterate import IterateLoop, IterateRequest, IterateResult, SessionLog
-from lakehouse.validate import ParquetRoster, Validator, Verdict
 
 SESSION_LOG = "sessions.iterate.jsonl"
 

@@ -109,7 +109,7 @@ def _show(client, title: str, sql: str) -> None:
 
 def _embed_and_search(client, rows: int) -> None:
     """Run the bulk embed job on the sample, then ask a few labelled staffing queries."""
-    from lakehouse.jobs.bulk_embed import JobArgs, run
+    from actors.jobs.bulk_embed import JobArgs, run
     from lakehouse.staffing import LABELLED_QUERIES
 
     print(f"\n-- embedding up to {rows} worker profiles into corpus 'workers' (Ray Data job)")

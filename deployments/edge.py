@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from deployments.events import EventBatches
+from deployments.request_events import EventBatches
 from deployments.tracing import TRACE_HEADER, accept_or_mint, set_trace_id
 from lakehouse.errors import Forbidden, LakehouseError, TooLarge, Unauthorized
 from lakehouse.observer import KIND_HTTP_REQUEST

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayTaskError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from actors.facade import unwrap
+from actors.remote.facade import unwrap
 from deployments.tracing import current_trace_id
 from lakehouse.errors import LakehouseError
 

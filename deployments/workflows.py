@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from actors.services import Services
 from deployments.assistant import Assistant
-from deployments.services import Services
 from lakehouse.errors import GatewayTimeout, InvalidInput
-from lakehouse.validate import ValidateRequest
+from lakehouse.guard import ValidateRequest
 from lakehouse.workflow import Emit, ModeFn, RunResult, WorkflowRunner
 
 log = logging.getLogger(__name__)

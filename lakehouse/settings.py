@@ -1,17 +1,22 @@
 """Configuration: one ``Settings`` read from ``LAKEHOUSE_*`` variables and an optional TOML file.
 
-The TOML file is named by ``LAKEHOUSE_CONFIG_FILE``; environment variables win over it.
+The TOML file is named by ``LAKEHOUSE_CONFIG_FILE``; environment variables win over it, and
+values passed in code (the Serve app's ``settings`` args) win over both. Two sections have
+fields of their own: ``embed`` (``LAKEHOUSE_EMBED_<FIELD>``, ``[embed]``) and ``chat``
+(``LAKEHOUSE_CHAT_<FIELD>``, ``[chat]``). An unknown key anywhere (a ``LAKEHOUSE_*``
+variable, a TOML key, an args key) is refused at start, naming the closest known one.
 Every local file the service writes lives under ``data_dir``.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,13 +24,23 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from lakehouse.chat.config import ChatConfig
+from lakehouse.embed.config import EmbedConfig
+from lakehouse.errors import InvalidInput
+
 MiB = 1024 * 1024
 
 
 class Settings(BaseSettings):
     """Every knob of the service; see README "Configuration" for the table."""
 
-    model_config = SettingsConfigDict(env_prefix="LAKEHOUSE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="LAKEHOUSE_",
+        extra="forbid",
+        frozen=True,
+        env_nested_delimiter="_",  # LAKEHOUSE_EMBED_BACKEND -> embed.backend
+        env_nested_max_split=1,
+    )
 
     data_dir: Path = Path("./data")
 
@@ -65,6 +80,7 @@ class Settings(BaseSettings):
     # matrix search: repeat-query cache, low-confidence flag, playbook boosts
     matrix_cache_entries: int = Field(default=1024, ge=0, le=1_000_000)
     matrix_cache_ttl_s: float = Field(default=60.0, gt=0, le=86_400)
+    matrix_cache_fresh_s: float = Field(default=0.5, ge=0, le=1.0)
     matrix_low_confidence_below: float = Field(default=0.41, ge=-1, le=1)
     playbook_half_life_days: float = Field(default=30.0, gt=0, le=3650)
     playbook_similarity_threshold: float = Field(default=0.75, ge=-1, le=1)
@@ -88,6 +104,26 @@ class Settings(BaseSettings):
     max_ongoing_requests: int = Field(default=256, ge=1)
     replicas: int = Field(default=1, ge=1)
     haproxy: bool = True
+    # where HAProxy's stats page and Prometheus exporter listen (deployments/haproxy_loopback.sh)
+    haproxy_admin_host: str = "127.0.0.1"
+
+    # sections; LAKEHOUSE_OLLAMA_HOST is their shared default Ollama
+    ollama_host: str | None = Field(default=None, max_length=500)
+    embed: EmbedConfig = Field(default_factory=EmbedConfig)
+    chat: ChatConfig = Field(default_factory=ChatConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _section_defaults(cls, data: Any) -> Any:
+        """The model cache under ``data_dir``, and the shared Ollama host, unless set."""
+        if not isinstance(data, dict):
+            return data
+        embed, chat = _section(data.get("embed")), _section(data.get("chat"))
+        embed.setdefault("cache_dir", Path(data.get("data_dir", "./data")).resolve() / "models")
+        if data.get("ollama_host"):
+            embed.setdefault("ollama_host", data["ollama_host"])
+            chat.setdefault("ollama_host", data["ollama_host"])
+        return {**data, "embed": embed, "chat": chat}
 
     @field_validator("allow_cidrs")
     @classmethod
@@ -105,6 +141,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        check_environment()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         toml_file = os.environ.get("LAKEHOUSE_CONFIG_FILE")
         if toml_file:
@@ -135,6 +172,44 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir.resolve() / "cache"
+
+
+# read by other parts (the config file's name, the client's server and token), not Settings
+OTHER_VARIABLES = ("LAKEHOUSE_CONFIG_FILE", "LAKEHOUSE_URL", "LAKEHOUSE_TOKEN")
+
+
+def known_variables() -> set[str]:
+    """Every ``LAKEHOUSE_*`` name a setting is read from."""
+    names = set(OTHER_VARIABLES)
+    for name, field in Settings.model_fields.items():
+        names.add(f"LAKEHOUSE_{name.upper()}")
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            names.update(f"LAKEHOUSE_{name.upper()}_{sub.upper()}" for sub in section.model_fields)
+    return names
+
+
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """Refuse a ``LAKEHOUSE_*`` variable that no setting reads (a typo would be ignored)."""
+    env = os.environ if environ is None else environ
+    known = known_variables()
+    unknown = sorted(
+        n for n in env if n.upper().startswith("LAKEHOUSE_") and n.upper() not in known
+    )
+    if unknown:
+        hints = [_hint(n, known) for n in unknown]
+        raise InvalidInput("unknown setting(s): " + "; ".join(hints), field="environment")
+
+
+def _hint(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+    return f"{name} (did you mean {close[0]}?)" if close else name
+
+
+def _section(value: Any) -> dict[str, Any]:
+    if isinstance(value, BaseModel):
+        return value.model_dump(exclude_unset=True)
+    return dict(value or {})
 
 
 def _split(value: str) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from actors.facade import Facade
+from actors.remote.facade import Facade
 from lakehouse.errors import Conflict, InvalidInput, NotFound
 
 CONTENT = st.dictionaries(

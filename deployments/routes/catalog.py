@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 
-from deployments.models import (
+from actors.services import Services
+from deployments.routes.deps import services
+from deployments.wire.common import (
     ERRORS,
     DatasetDeleteResponse,
     DatasetListResponse,
     ManifestResponse,
 )
-from deployments.routes.deps import services
-from deployments.services import Services
 from lakehouse.catalog import validate_dataset_name
 from lakehouse.errors import Conflict
 
@@ -58,5 +58,5 @@ async def delete_dataset(
             dataset=name,
         )
     deleted = await svc.catalog.delete(name)
-    await svc.sync_views()
+    await svc.follower.sync()
     return DatasetDeleteResponse(name=name, deleted=deleted, notice=CORPORA_NOTICE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from deployments.services import Services
+from actors.services import Services
 
 
 def services(request: Request) -> Services:

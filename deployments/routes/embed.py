@@ -5,20 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
 
-from deployments.models import UPSTREAM_ERRORS
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
+from deployments.wire.common import UPSTREAM_ERRORS
+from deployments.wire.embed import EmbedRequest
 
 router = APIRouter(tags=["embed"], responses=UPSTREAM_ERRORS)
-
-
-class EmbedRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    texts: list[str] = Field(min_length=1, max_length=256)
-    kind: str = Field(default="document", pattern="^(document|query)$")
 
 
 @router.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 import lakehouse
-from deployments.models import HealthResponse
+from deployments.wire.common import HealthResponse
 
 router = APIRouter(tags=["health"])
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from deployments.models import ERRORS, ManifestResponse
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
 from deployments.upload import receive_file
+from deployments.wire.common import ERRORS, ManifestResponse
 from lakehouse.catalog import validate_dataset_name
 from lakehouse.ingest import csv_to_parquet
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from deployments.assistant import Assistant
-from deployments.models import UPSTREAM_ERRORS
 from deployments.tracing import current_trace_id
+from deployments.wire.common import UPSTREAM_ERRORS
 from lakehouse.chat import ChatRequest
+from lakehouse.guard import ValidateRequest
 from lakehouse.iterate import IterateRequest
-from lakehouse.validate import ValidateRequest
 
 router = APIRouter(tags=["llm"], responses=UPSTREAM_ERRORS)
 

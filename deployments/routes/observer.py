@@ -11,47 +11,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 
-from actors.facade import Facade
-from deployments.models import UPSTREAM_ERRORS
+from actors.remote.facade import Facade
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
 from deployments.tracing import current_trace_id
+from deployments.wire.common import UPSTREAM_ERRORS
+from deployments.wire.observer import EventListResponse, EventRequest, EventResponse
 from deployments.workflows import Workflows
 from lakehouse.errors import InvalidInput, Unavailable
 from lakehouse.workflow import WorkflowLimits
 from lakehouse.workflow.spec import load_document
 
 router = APIRouter(prefix="/v1/observer", tags=["observer"], responses=UPSTREAM_ERRORS)
-KIND_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
 MAX_EVENTS = 1000
 WORKFLOW_LIMITS = WorkflowLimits()
 WORKFLOW_TYPES = frozenset(
     {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain"}
     | {"application/json"}
 )
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class EventRequest(_Model):
-    kind: str = Field(pattern=KIND_PATTERN, description="e.g. `app.click`, `fill.proposed`")
-    data: dict[str, Any] = Field(default_factory=dict, description="a JSON object (≤ 16 KiB)")
-
-
-class EventResponse(_Model):
-    id: int
-    ts: float
-    kind: str
-    data: dict[str, Any]
-    trace_id: str | None
-
-
-class EventListResponse(_Model):
-    events: list[EventResponse]
 
 
 def observer(svc: Services = Depends(services)) -> Facade:

@@ -10,77 +10,25 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from actors.facade import Facade
-from deployments.models import UPSTREAM_ERRORS
+from actors.remote.facade import Facade
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
 from deployments.tracing import current_trace_id
+from deployments.wire.common import UPSTREAM_ERRORS
+from deployments.wire.pathway import (
+    AddRequest,
+    ContentRequest,
+    HistoryResponse,
+    RevertRequest,
+    SearchRequest,
+    SearchResponse,
+    TraceResponse,
+)
 from lakehouse.errors import Unavailable
-from lakehouse.pathway import PathwayLimits
 
 router = APIRouter(prefix="/v1/pathway", tags=["pathway"], responses=UPSTREAM_ERRORS)
-LIMITS = PathwayLimits()
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=LIMITS.max_tag_chars)]
-Tags = Annotated[list[Tag] | None, Field(max_length=LIMITS.max_tags)]
 AsOf = Annotated[float | None, Query(description="read as of this time (epoch seconds)")]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AddRequest(_Model):
-    content: Any = Field(description="any JSON value")
-    tags: Tags = None
-
-
-class ContentRequest(_Model):
-    content: Any = Field(description="any JSON value")
-    tags: Tags = Field(default=None, description="kept (update) or inherited (revise) if absent")
-
-
-class RevertRequest(_Model):
-    version: int = Field(ge=1, strict=True, description="an earlier version of the trace")
-
-
-class SearchRequest(_Model):
-    text: str | None = Field(default=None, max_length=LIMITS.max_text_chars)
-    tags: Tags = Field(default=None, description="every one of these tags")
-    since: float | None = Field(default=None, description="last changed at or after")
-    until: float | None = Field(default=None, description="last changed at or before")
-    k: int = Field(default=10, ge=1, le=LIMITS.max_k, strict=True)
-
-
-class TraceResponse(_Model):
-    uid: str
-    content: Any
-    tags: list[str]
-    created_at: float
-    updated_at: float
-    predecessor: str | None
-    replay_count: int
-    retired: bool
-    version: int
-
-
-class HistoryResponse(_Model):
-    uid: str
-    entries: list[TraceResponse]
-    complete: bool
-    missing_predecessor: str | None
-    cycle_at: str | None
-    truncated: bool
-
-
-class SearchHitResponse(_Model):
-    trace: TraceResponse
-    score: float | None
-
-
-class SearchResponse(_Model):
-    hits: list[SearchHitResponse]
 
 
 def pathway(svc: Services = Depends(services)) -> Facade:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from deployments.models import ERRORS, SqlRequest, SqlResponse
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
+from deployments.wire.common import ERRORS, SqlRequest, SqlResponse
 
 router = APIRouter(tags=["sql"], responses=ERRORS)
 

@@ -13,9 +13,9 @@ import asyncio
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from deployments.models import ERRORS, ObjectInfoResponse, ObjectListResponse
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
+from deployments.wire.common import ERRORS, ObjectInfoResponse, ObjectListResponse
 from lakehouse.errors import Forbidden, TooLarge
 from lakehouse.storage import validate_key
 from lakehouse.storage.owned import SERVICE_PREFIXES, service_owned

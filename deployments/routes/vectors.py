@@ -2,64 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from deployments.models import UPSTREAM_ERRORS
+from actors.services import Services
 from deployments.routes.deps import services
-from deployments.services import Services
-from lakehouse.errors import InvalidInput
-from lakehouse.vectors.registry import MAX_SHARDS, make_corpus
+from deployments.wire.common import UPSTREAM_ERRORS
+from deployments.wire.vectors import (
+    AddRequest,
+    CorpusRequest,
+    DeleteRequest,
+    SearchRequest,
+    SearchResponse,
+)
+from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.vectors.registry import make_corpus
 
 router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=UPSTREAM_ERRORS)
-MAX_BATCH = 10_000
-MAX_TEXTS = 1_000
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CorpusRequest(_Model):
-    name: str = Field(min_length=1, max_length=63)
-    dim: int = Field(ge=1, le=8192)
-    space: Literal["cosine", "l2", "ip"] = "cosine"
-    shards: int = Field(default=1, ge=1, le=MAX_SHARDS)
-
-
-class AddRequest(_Model):
-    ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
-    vectors: list[list[float]] | None = Field(default=None, max_length=MAX_BATCH)
-    texts: list[str] | None = Field(default=None, max_length=MAX_TEXTS)
-    metadata: list[dict[str, Any] | None] | None = Field(default=None, max_length=MAX_BATCH)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> AddRequest:
-        if (self.vectors is None) == (self.texts is None):
-            raise ValueError("send exactly one of vectors or texts")
-        return self
-
-
-class SearchRequest(_Model):
-    vector: list[float] | None = Field(default=None, max_length=8192)
-    text: str | None = Field(default=None, max_length=10_000)
-    k: int = Field(default=10, ge=1, le=1000)
-    ef: int | None = Field(default=None, ge=1, le=4096)
-    filter: dict[str, Any] | None = None
-    exclude_ids: list[str] | None = Field(default=None, max_length=MAX_BATCH)
-
-    @model_validator(mode="after")
-    def _one_query(self) -> SearchRequest:
-        if (self.vector is None) == (self.text is None):
-            raise ValueError("send exactly one of vector or text")
-        return self
-
-
-class DeleteRequest(_Model):
-    ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 @router.post(
@@ -71,7 +32,13 @@ class DeleteRequest(_Model):
 async def create_corpus(
     body: CorpusRequest, response: Response, svc: Services = Depends(services)
 ) -> dict[str, Any]:
-    corpus = make_corpus(body.name, body.dim, body.space, body.shards)
+    profile = body.profile.to_profile() if body.profile else None
+    if profile is not None and profile.dataset is not None:  # its columns, before creating
+        manifest = await svc.manifest(profile.dataset)
+        if manifest is None:
+            raise NotFound(f"dataset {profile.dataset!r} is not in the catalog")
+        profile.check_columns([c.name for c in manifest.columns], profile.dataset)
+    corpus = make_corpus(body.name, body.dim, body.space, body.shards, profile=profile)
     created_corpus, created = await svc.vectors.registry.create(corpus)
     if not created:
         response.status_code = 200
@@ -89,11 +56,8 @@ async def list_corpora(svc: Services = Depends(services)) -> dict[str, Any]:
 
 @router.delete("/corpora/{name}", status_code=204, summary="Delete a corpus and its data")
 async def delete_corpus(name: str, svc: Services = Depends(services)) -> Response:
-    try:
-        await svc.vectors.registry.delete(name)
-        svc.vectors.forget(name)
-    finally:
-        _written(svc, name)
+    await svc.vectors.registry.delete(name)
+    svc.vectors.forget(name)
     return Response(status_code=204)
 
 
@@ -104,22 +68,7 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
         if len(body.texts) != len(body.ids):
             raise InvalidInput("texts and ids must have the same length", field="texts")
         vectors = await svc.embed_documents(body.texts)
-    try:
-        added = await svc.vectors.add(name, body.ids, vectors, body.metadata)
-    finally:  # even a failed add may have reached some shards
-        _written(svc, name)
-    return {"added": added}
-
-
-class Hit(_Model):
-    id: str
-    score: float
-    metadata: dict[str, Any] | None = None
-
-
-class SearchResponse(_Model):
-    hits: list[Hit]
-    complete: bool = Field(description="false when fewer than k items qualified")
+    return {"added": await svc.vectors.add(name, body.ids, vectors, body.metadata)}
 
 
 @router.post(
@@ -136,18 +85,9 @@ async def search(name: str, body: SearchRequest, svc: Services = Depends(service
     )
     # the hot read path: the shards' plain dicts are encoded as they are (the model above
     # documents them) rather than walked again by FastAPI's encoder
-    return JSONResponse(found)
+    return JSONResponse({"hits": found["hits"], "complete": found["complete"]})
 
 
 @router.post("/corpora/{name}/delete", summary="Delete ids")
 async def delete(name: str, body: DeleteRequest, svc: Services = Depends(services)) -> dict:
-    try:
-        return {"deleted": await svc.vectors.delete(name, body.ids)}
-    finally:
-        _written(svc, name)
-
-
-def _written(svc: Services, name: str) -> None:
-    """Cached matrix answers covering ``name`` are stale now."""
-    if svc.matrix is not None:
-        svc.matrix.invalidate(name)
+    return {"deleted": await svc.vectors.delete(name, body.ids)}

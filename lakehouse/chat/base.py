@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from lakehouse.chat.models import ChatReply
+from lakehouse.chat.messages import ChatReply
 from lakehouse.errors import (
     BadGateway,
     GatewayTimeout,

@@ -1,22 +1,17 @@
 """Chat configuration: which providers exist, and how long and how often to try them.
 
-Nothing is configured by default (DESIGN.md: "chat: none configured: clear 503"). Set
-``LAKEHOUSE_OLLAMA_HOST`` for a local Ollama, ``OLLAMA_API_KEY`` for Ollama cloud, and a
-provider's key (``OPENROUTER_API_KEY``, ``OPENAI_API_KEY``) for an OpenAI-compatible
-endpoint. API keys are read from the environment when a provider is first used and are
-never part of this model, so it can be logged and shipped to actors safely.
+The ``chat`` section of ``lakehouse.settings.Settings`` (``LAKEHOUSE_CHAT_<FIELD>``,
+``[chat]`` in the TOML file). Nothing is configured by default (DESIGN.md: "chat: none
+configured: clear 503"). Set ``LAKEHOUSE_OLLAMA_HOST`` (shared with the embedder) for a
+local Ollama, ``OLLAMA_API_KEY`` for Ollama cloud, and a provider's key
+(``OPENROUTER_API_KEY``, ``OPENAI_API_KEY``) for an OpenAI-compatible endpoint. API keys
+are read from the environment when a provider is first used and are never part of this
+model, so it can be logged and shipped to actors safely.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from lakehouse.errors import InvalidInput
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class OpenAIEndpoint(BaseModel):
@@ -44,7 +39,8 @@ DEFAULT_ENDPOINTS = (
 
 
 class ChatConfig(BaseModel):
-    """Every chat knob; ``from_env`` reads the ``LAKEHOUSE_*`` variables in ``ENV``."""
+    """Every chat knob. ``endpoints`` (``LAKEHOUSE_CHAT_ENDPOINTS``, a JSON list) adds to the
+    defaults, replacing any with the same prefix."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,31 +55,13 @@ class ChatConfig(BaseModel):
     backoff_max_s: float = Field(default=8.0, ge=0, le=120)
     think: bool = False
 
+    @field_validator("endpoints", mode="after")
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ChatConfig:
-        """Read ``ENV``'s variables; ``LAKEHOUSE_CHAT_ENDPOINTS`` (a JSON list of
-        endpoints) adds to the defaults, replacing any with the same prefix."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {f: env[name] for f, name in ENV.items() if env.get(name)}
-        extra = env.get("LAKEHOUSE_CHAT_ENDPOINTS")
-        if extra:
-            values["endpoints"] = merge_endpoints(DEFAULT_ENDPOINTS, _parse_endpoints(extra))
-        return cls.model_validate(values)
+    def _merge_defaults(cls, value: tuple[OpenAIEndpoint, ...]) -> tuple[OpenAIEndpoint, ...]:
+        return merge_endpoints(DEFAULT_ENDPOINTS, list(value))
 
     def endpoint(self, prefix: str) -> OpenAIEndpoint | None:
         return next((e for e in self.endpoints if e.prefix == prefix), None)
-
-
-ENV = {
-    "ollama_host": "LAKEHOUSE_OLLAMA_HOST",
-    "ollama_cloud_host": "LAKEHOUSE_OLLAMA_CLOUD_HOST",
-    "timeout_s": "LAKEHOUSE_CHAT_TIMEOUT_S",
-    "connect_timeout_s": "LAKEHOUSE_CHAT_CONNECT_TIMEOUT_S",
-    "max_retries": "LAKEHOUSE_CHAT_MAX_RETRIES",
-    "backoff_s": "LAKEHOUSE_CHAT_BACKOFF_S",
-    "backoff_max_s": "LAKEHOUSE_CHAT_BACKOFF_MAX_S",
-    "think": "LAKEHOUSE_CHAT_THINK",
-}
 
 
 def merge_endpoints(
@@ -92,13 +70,3 @@ def merge_endpoints(
     """``base`` plus ``extra``; an ``extra`` endpoint replaces a ``base`` one of its prefix."""
     prefixes = {e.prefix for e in extra}
     return tuple(e for e in base if e.prefix not in prefixes) + tuple(extra)
-
-
-def _parse_endpoints(text: str) -> list[OpenAIEndpoint]:
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"LAKEHOUSE_CHAT_ENDPOINTS is not JSON: {exc.msg}") from exc
-    if not isinstance(items, list):
-        raise InvalidInput("LAKEHOUSE_CHAT_ENDPOINTS must be a JSON list of endpoints")
-    return [OpenAIEndpoint.model_validate(item) for item in items]

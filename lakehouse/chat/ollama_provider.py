@@ -19,7 +19,7 @@ from lakehouse.chat.base import (
     reply,
     with_retries,
 )
-from lakehouse.chat.models import ChatReply
+from lakehouse.chat.messages import ChatReply
 from lakehouse.errors import BadGateway, GatewayTimeout, InvalidInput, Unavailable
 
 

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from lakehouse.chat.base import ChatProvider, Messages, RetryPolicy
 from lakehouse.chat.config import ChatConfig
-from lakehouse.chat.models import ChatReply, ChatRequest
+from lakehouse.chat.messages import ChatReply, ChatRequest
 from lakehouse.chat.ollama_provider import OllamaProvider
 from lakehouse.chat.openai_compat import OpenAICompatProvider
 from lakehouse.errors import InvalidInput, Unavailable
@@ -39,7 +39,7 @@ class ChatRouter:
     Providers are built on first use and reused (each keeps its HTTP connection pool).
 
     Args:
-        config: the chat settings; default ``ChatConfig.from_env()``.
+        config: the chat settings (``Settings().chat``); default: nothing configured.
         providers: extra providers by prefix (``{"scripted": ScriptedProvider(...)}``
             routes ``scripted/<anything>``); nothing is injected by default.
         environ: where API keys are read; default ``os.environ``.
@@ -54,7 +54,7 @@ class ChatRouter:
         environ: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.config = config or ChatConfig.from_env()
+        self.config = config or ChatConfig()
         self._injected = dict(providers or {})
         self._environ = os.environ if environ is None else environ
         self._sleep = sleep

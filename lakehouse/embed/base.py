@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -12,6 +12,13 @@ from lakehouse.errors import InvalidInput
 
 Kind = Literal["document", "query"]
 KINDS: tuple[Kind, ...] = ("document", "query")
+
+
+class TextEmbedder(Protocol):
+    """What a caller needs of an embedder (an ``Embedder``, or a ``LazyEmbedder``)."""
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed_query(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class Embedder(ABC):

@@ -1,15 +1,15 @@
 """Embedder configuration: which backend, which model, and how hard to push it.
 
-``from_env`` reads the ``LAKEHOUSE_EMBED_*`` variables in ``ENV`` (plus the shared
-``LAKEHOUSE_OLLAMA_HOST``); the model cache defaults to ``$LAKEHOUSE_DATA_DIR/models``.
+The ``embed`` section of ``lakehouse.settings.Settings``: each field is read from
+``LAKEHOUSE_EMBED_<FIELD>`` (or ``[embed]`` in the TOML file, or the Serve app's
+``settings.embed``); the model cache defaults to ``<data_dir>/models`` and the Ollama host
+to the shared ``LAKEHOUSE_OLLAMA_HOST``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,39 +77,3 @@ class EmbedConfig(BaseModel):
         if self.backend == "onnx":
             return DEFAULT_ONNX_BATCH[self.quantize]
         return DEFAULT_OLLAMA_BATCH
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> EmbedConfig:
-        """Read ``ENV``'s variables; ``overrides`` win over them."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for field, name in ENV.items():
-            value = env.get(name)
-            # an empty prefix is a setting ("no prefix"); any other empty variable is unset
-            if value or (value is not None and field in _PREFIXES):
-                values[field] = value
-        if "cache_dir" not in values and env.get("LAKEHOUSE_DATA_DIR"):
-            values["cache_dir"] = Path(env["LAKEHOUSE_DATA_DIR"]) / "models"
-        values.update(overrides)
-        return cls.model_validate(values)
-
-
-_PREFIXES = ("query_prefix", "document_prefix")
-ENV = {
-    "backend": "LAKEHOUSE_EMBED_BACKEND",
-    "model": "LAKEHOUSE_EMBED_MODEL",
-    "batch_size": "LAKEHOUSE_EMBED_BATCH",
-    "cache_dir": "LAKEHOUSE_EMBED_CACHE_DIR",
-    "quantize": "LAKEHOUSE_EMBED_QUANTIZE",
-    "max_length": "LAKEHOUSE_EMBED_MAX_LENGTH",
-    "threads": "LAKEHOUSE_EMBED_THREADS",
-    "ollama_host": "LAKEHOUSE_OLLAMA_HOST",
-    "timeout_s": "LAKEHOUSE_EMBED_TIMEOUT_S",
-    "connect_timeout_s": "LAKEHOUSE_EMBED_CONNECT_TIMEOUT_S",
-    "max_retries": "LAKEHOUSE_EMBED_MAX_RETRIES",
-    "backoff_s": "LAKEHOUSE_EMBED_BACKOFF_S",
-    "backoff_max_s": "LAKEHOUSE_EMBED_BACKOFF_MAX_S",
-    "dim": "LAKEHOUSE_EMBED_DIM",
-    "query_prefix": "LAKEHOUSE_EMBED_QUERY_PREFIX",
-    "document_prefix": "LAKEHOUSE_EMBED_DOCUMENT_PREFIX",
-}

@@ -7,13 +7,16 @@ from lakehouse.embed.config import EmbedConfig
 
 
 def open_embedder(config: EmbedConfig | None = None) -> Embedder:
-    """The embedder ``config`` names (``None``: ``EmbedConfig.from_env()``).
+    """The embedder ``config`` names (``None``: the ``embed`` section of ``Settings()``).
 
     ``onnx`` exports its model into ``config.cache_dir`` on first use (tens of seconds,
     once per cache directory; torch is needed only then) and loads it in well under a
     second afterwards. ``ollama`` makes no request until the first embed.
     """
-    config = EmbedConfig.from_env() if config is None else config
+    if config is None:
+        from lakehouse.settings import Settings  # Settings holds this module's config
+
+        config = Settings().embed
     if config.backend == "ollama":
         from lakehouse.embed.ollama_embedder import OllamaEmbedder
 

@@ -14,7 +14,7 @@ from tokenizers import Encoding, Tokenizer
 
 from lakehouse.embed.base import Embedder, Kind
 from lakehouse.embed.config import EmbedConfig
-from lakehouse.embed.export import OUTPUT, ExportOptions, ensure_model, invalidate
+from lakehouse.embed.onnx_export import OUTPUT, ExportOptions, ensure_model, invalidate
 from lakehouse.embed.specs import OnnxModelSpec, onnx_spec
 from lakehouse.errors import StorageError
 
@@ -35,7 +35,7 @@ class OnnxEmbedder(Embedder):
 
     Args:
         spec: the model.
-        model_path: its exported ONNX file (see ``lakehouse.embed.export``).
+        model_path: its exported ONNX file (see ``lakehouse.embed.onnx_export``).
         variant: ``int8`` or ``fp32``, what the file holds (for reports).
         max_length: tokens kept per text, capped at the model's own limit.
         batch_size: texts per onnxruntime call.

@@ -2,7 +2,7 @@
 
 from lakehouse.iterate.log import SCHEMA, SessionLog, read_sessions
 from lakehouse.iterate.loop import IterateLoop
-from lakehouse.iterate.models import Attempt, IterateRequest, IterateResult
+from lakehouse.iterate.records import Attempt, IterateRequest, IterateResult
 
 __all__ = [
     "SCHEMA",

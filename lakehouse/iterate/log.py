@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from lakehouse.durable import fsync_dir
 from lakehouse.errors import StorageError
 
 SCHEMA = "session.iterate.v1"
@@ -57,7 +58,7 @@ class SessionLog:
             fh.flush()
             os.fsync(fh.fileno())
         if created:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
 
     def read(self) -> list[dict[str, Any]]:
         """Every intact record, oldest first."""
@@ -82,11 +83,3 @@ def read_sessions(path: str | Path) -> Iterator[dict[str, Any]]:
                 yield record
             else:
                 log.warning("session log %s: line %d is not a session; skipped", path, lineno)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -15,12 +15,12 @@ from typing import Any
 from lakehouse.chat.base import ChatProvider
 from lakehouse.errors import InvalidInput, LakehouseError, Unavailable
 from lakehouse.extract import extract_json
+from lakehouse.guard.payloads import KINDS
+from lakehouse.guard.validator import Validator
+from lakehouse.guard.violations import Verdict, schema
 from lakehouse.iterate.log import SCHEMA, SessionLog
-from lakehouse.iterate.models import Attempt, IterateRequest, IterateResult
 from lakehouse.iterate.prompts import feedback_prompt, system_prompt
-from lakehouse.validate.models import KINDS
-from lakehouse.validate.validator import Validator
-from lakehouse.validate.violations import Verdict, schema
+from lakehouse.iterate.records import Attempt, IterateRequest, IterateResult
 
 # Model output is logged whole up to this size; a runaway reply is cut, and flagged so.
 MAX_LOGGED_CHARS = 100_000

@@ -1,12 +1,10 @@
-"""The repeat-query cache: bounded LRU with a TTL, invalidated per corpus.
+"""The repeat-query cache: a bounded LRU with a TTL whose entries carry their generations.
 
-Each entry remembers the corpora it covers (and whether the playbook shaped it). A write
-to a corpus drops every entry covering it; a playbook record drops every entry that used
-the playbook. A search that overlapped a write must not store a stale answer: ``token``
-captures per-corpus generations before the search and ``put`` refuses if any moved.
-
-The cache is per process (per Serve replica): writes through another replica, or by the
-bulk embed job, reach this cache only through the TTL.
+Each entry remembers the generation (``lakehouse.vectors.api``) of every corpus it covers,
+as the shards reported it with the answer. A hit is served only if those generations are
+still current, so a write through any path (another replica, the bulk job, a playbook
+record) makes the next lookup a miss: the router re-learns a generation at most
+``fresh_s`` after it last saw one (``MatrixConfig.fresh_s``). The TTL only bounds memory.
 """
 
 from __future__ import annotations
@@ -14,10 +12,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-PLAYBOOK = "\x00playbook"  # a pseudo-corpus name no real corpus can have
+from lakehouse.vectors.api import Generation
+
+Token = Mapping[str, Generation]
 
 
 class QueryCache:
@@ -28,48 +28,51 @@ class QueryCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_entries, self.ttl_s, self.clock = max_entries, ttl_s, clock
-        self._entries: OrderedDict[Hashable, tuple[frozenset[str], float, Any]] = OrderedDict()
-        self._generations: dict[str, int] = {}
+        self._entries: OrderedDict[Hashable, tuple[dict[str, Generation], float, Any]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: Hashable) -> Any | None:
+    def peek(self, key: Hashable) -> tuple[dict[str, Generation], Any] | None:
+        """``(token, value)`` of a live entry; the caller checks the token is current."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[1] < self.clock():
                 self._entries.pop(key, None)
-                self.misses += 1
                 return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return entry[2]
+            return entry[0], entry[2]
 
-    def token(self, covers: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    def served(self, key: Hashable, hit: bool) -> None:
+        """Count a lookup; a stale entry (``hit`` False) is dropped."""
         with self._lock:
-            return tuple((c, self._generations.get(c, 0)) for c in sorted(set(covers)))
+            if hit:
+                self.hits += 1
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                return
+            self.misses += 1
+            self._entries.pop(key, None)
 
-    def put(self, key: Hashable, token: tuple[tuple[str, int], ...], value: Any) -> bool:
-        """Store ``value`` unless a covered corpus was written since ``token`` was taken."""
+    def put(self, key: Hashable, token: Token, value: Any) -> bool:
+        """Store ``value`` as computed at the generations in ``token``."""
         if self.max_entries <= 0:
             return False
         with self._lock:
-            if any(self._generations.get(c, 0) != g for c, g in token):
-                return False
-            covers = frozenset(c for c, _ in token)
-            self._entries[key] = (covers, self.clock() + self.ttl_s, value)
+            self._entries[key] = (dict(token), self.clock() + self.ttl_s, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
             return True
 
-    def invalidate(self, corpus: str) -> int:
-        """Drop every entry covering ``corpus``; returns how many."""
+    def clear(self) -> None:
         with self._lock:
-            self._generations[corpus] = self._generations.get(corpus, 0) + 1
-            stale = [k for k, (covers, _, _) in self._entries.items() if corpus in covers]
-            for key in stale:
-                del self._entries[key]
-            return len(stale)
+            self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def current(token: Mapping[str, Generation], now: Mapping[str, Generation | None]) -> bool:
+    """True if every corpus in ``token`` is known now and still at its generation."""
+    return all(now.get(name) is not None and now[name] == gen for name, gen in token.items())

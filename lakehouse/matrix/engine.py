@@ -1,9 +1,10 @@
 """The matrix search: one query fanned out over several corpora at once, merged, explained.
 
-``MatrixSearch`` takes a router-like object (async ``search_many(requests, timeout_s)``,
-as ``CorpusRouter`` has), so it runs over in-process shards, shard actors, or a fake in
-tests. Every corpus is searched at the same time under the query's timeout; a corpus that
-misses it is left out and named in ``partial``.
+``MatrixSearch`` is typed against ``VectorRouterApi`` (``lakehouse.vectors.api``), so it runs
+over in-process shards, shard actors, or a fake in tests. Every corpus is searched at the
+same time under the query's timeout; a corpus that misses it is left out and named in
+``partial``. Answers are cached with the generations of the corpora they cover, and a hit
+is served only while those are current (see ``cache.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from lakehouse.errors import InvalidInput
-from lakehouse.matrix.cache import PLAYBOOK, QueryCache
+from lakehouse.matrix.cache import QueryCache, current
 from lakehouse.matrix.fusion import FUSIONS, K_RRF, fuse
 from lakehouse.matrix.playbook import Playbook, PlaybookConfig, Record
+from lakehouse.storage import ObjectStore
+from lakehouse.vectors.api import Generation, VectorRouterApi
 
 MAX_WEIGHT = 10.0
 MAX_CORPORA = 16
@@ -37,6 +40,9 @@ class MatrixConfig:
     low_confidence_below: float = 0.41
     cache_entries: int = 1024
     cache_ttl_s: float = 60.0
+    # a cache hit trusts a corpus generation learned at most this long ago; older ones are
+    # asked of the shards again (one small call per shard), so any write is seen within it
+    fresh_s: float = 0.5
     max_k: int = 1000
     max_allow_ids: int = 50_000
     playbook: PlaybookConfig = field(default_factory=PlaybookConfig)
@@ -53,6 +59,7 @@ class MatrixConfig:
             low_confidence_below=settings.matrix_low_confidence_below,
             cache_entries=settings.matrix_cache_entries,
             cache_ttl_s=settings.matrix_cache_ttl_s,
+            fresh_s=settings.matrix_cache_fresh_s,
             playbook=playbook,
         )
 
@@ -78,9 +85,8 @@ class MatrixSearch:
     """Fan-out, fusion, filters, playbook boosts and the repeat-query cache.
 
     Args:
-        router: async ``search_many([(name, vector, k, options)], timeout_s)`` giving
-            ``{"hits", "complete"}`` or None (late) per request, and ``search`` for the
-            playbook (a ``CorpusRouter``).
+        router: the corpora (``VectorRouterApi``: ``search_many``, ``generations``, and
+            ``search``/``add`` for the playbook).
         embed: async ``texts -> vectors`` for text queries and playbook records.
         store: the object store for the playbook's audit trail (None: no playbook).
         config: see ``MatrixConfig``.
@@ -89,9 +95,9 @@ class MatrixSearch:
 
     def __init__(
         self,
-        router: Any,
+        router: VectorRouterApi,
         embed: Callable[[list[str]], Awaitable[Any]] | None = None,
-        store: Any = None,
+        store: ObjectStore | None = None,
         config: MatrixConfig | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -102,24 +108,14 @@ class MatrixSearch:
             Playbook(router, store, self.config.playbook, clock) if store is not None else None
         )
 
-    # -- writes that change answers -----------------------------------------------------
-    def invalidate(self, corpus: str) -> None:
-        """Call after any write to ``corpus``: cached answers covering it are dropped."""
-        self.cache.invalidate(corpus)
-        if self.playbook is not None and corpus == self.playbook.config.corpus:
-            self.cache.invalidate(PLAYBOOK)
-            self.playbook.forget_corpus()  # it may have been deleted: create it again
-
+    # -- the playbook ---------------------------------------------------------------------
     async def record(self, records: Sequence[Record], who: str) -> list[dict[str, Any]]:
         """Record outcomes (all checked before anything is written)."""
         playbook = self._playbook()
         for r in records:
             r.check()
-        try:
-            vectors = await self._embed([r.query for r in records])
-            return await playbook.record(records, vectors, who)
-        finally:
-            self.invalidate(playbook.config.corpus)
+        vectors = await self._embed([r.query for r in records])
+        return await playbook.record(records, vectors, who)
 
     def list_records(self, limit: int = 100) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         """The newest readable audit records and the unreadable ones skipped among them."""
@@ -128,14 +124,13 @@ class MatrixSearch:
     # -- search -------------------------------------------------------------------------
     async def search(self, query: MatrixQuery) -> dict[str, Any]:
         weights = self._check(query)
-        covers = [*weights, *([PLAYBOOK] if query.use_playbook else [])]
-        key, token = _cache_key(query), self.cache.token(covers)
-        cached = self.cache.get(key)
+        key = _cache_key(query)
+        cached = await self._cached(key)
         if cached is not None:
             return {**cached, "cached": True}
         vector = await self._vector(query)
         fetch = min(self.config.max_k, query.k * 2 if query.use_playbook else query.k)
-        results, boosts = await asyncio.gather(
+        (results, token), (boosts, book_gen) = await asyncio.gather(
             self._fan_out(query, vector, list(weights), fetch), self._boosts(query, vector)
         )
         partial = [name for name, hits in results.items() if hits is None]
@@ -144,9 +139,23 @@ class MatrixSearch:
         answer = self._rank(query, weights, found, boosts)
         answer["partial"] = partial
         answer["complete"] = not partial and len(answer["hits"]) == query.k
+        if book_gen is not None and self.playbook is not None:
+            token[self.playbook.config.corpus] = book_gen
         if not partial:
             self.cache.put(key, token, answer)
         return {**answer, "cached": False}
+
+    async def _cached(self, key: str) -> dict[str, Any] | None:
+        """The cached answer if every corpus it covers is still at its generation."""
+        entry = self.cache.peek(key)
+        if entry is None:
+            self.cache.served(key, hit=False)
+            return None
+        token, answer = entry
+        now = await self.router.generations(list(token), self.config.fresh_s)
+        hit = current(token, now)
+        self.cache.served(key, hit)
+        return answer if hit else None
 
     def _check(self, query: MatrixQuery) -> dict[str, float]:
         if not query.corpora:
@@ -189,18 +198,23 @@ class MatrixSearch:
 
     async def _fan_out(
         self, query: MatrixQuery, vector: Any, names: list[str], k: int, **extra: Any
-    ) -> dict[str, list | None]:
-        """Every corpus at once under the query's timeout; a late one maps to None."""
+    ) -> tuple[dict[str, list | None], dict[str, Generation]]:
+        """Every corpus at once under the query's timeout; a late one maps to None. Also
+        the generation each answering corpus was read at."""
         options = {**_options(query), **extra}
         requests = [(name, vector, k, options) for name in names]
         found = await self.router.search_many(requests, query.timeout_s)
-        return {
+        hits = {
             n: None if f is None else list(f["hits"]) for n, f in zip(names, found, strict=True)
         }
+        token = {n: f["generation"] for n, f in zip(names, found, strict=True) if f is not None}
+        return hits, token
 
-    async def _boosts(self, query: MatrixQuery, vector: Any) -> dict[str, dict[str, Any]]:
+    async def _boosts(
+        self, query: MatrixQuery, vector: Any
+    ) -> tuple[dict[str, dict[str, Any]], Generation | None]:
         if not query.use_playbook or self.playbook is None:
-            return {}
+            return {}, None
         return await self.playbook.boosts(vector)
 
     async def _probe_boosted(
@@ -215,7 +229,7 @@ class MatrixSearch:
         if not missing or not found:
             return
         missing = missing[: self.config.max_k]
-        extra = await self._fan_out(query, vector, list(found), len(missing), allow_ids=missing)
+        extra, _ = await self._fan_out(query, vector, list(found), len(missing), allow_ids=missing)
         for name, hits in extra.items():
             if hits:  # keep each corpus's list in raw-score order, so ranks stay meaningful
                 found[name] = sorted([*found[name], *hits], key=lambda h: -float(h["score"]))

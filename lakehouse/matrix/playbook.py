@@ -28,8 +28,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.storage import ObjectStore
+from lakehouse.vectors.api import ABSENT, Generation, VectorRouterApi
+from lakehouse.vectors.checks import MAX_ID_CHARS
 from lakehouse.vectors.registry import make_corpus
-from lakehouse.vectors.validate import MAX_ID_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -80,27 +82,29 @@ class Playbook:
     """Records outcomes through a corpus router and an object store; computes boosts.
 
     Args:
-        router: has async ``add``/``search`` and a ``registry`` with async ``create``.
+        router: the corpora (``VectorRouterApi``); records live in ``config.corpus``.
         store: the object store (the audit trail).
         config: corpus name, half-life, similarity threshold, strength.
         clock: seconds since the epoch (injected by tests to age records).
     """
 
     def __init__(
-        self, router: Any, store: Any, config: PlaybookConfig | None = None,
+        self, router: VectorRouterApi, store: ObjectStore, config: PlaybookConfig | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:  # fmt: skip
         self.router, self.store = router, store
         self.config = config or PlaybookConfig()
         self.clock = clock
-        self._ready_dim: int | None = None
 
     async def record(self, records: Sequence[Record], vectors: Any, who: str) -> list[dict]:
         """Check every record, write the audit objects, then the vectors; returns them."""
         checked = [r.check() for r in records]
         if not checked or len(vectors) != len(checked):
             raise InvalidInput("one query vector per record is needed", field="records")
-        await self._ensure_corpus(len(vectors[0]))
+        # idempotent, and cheap next to a record; asked every time, as another replica may
+        # have deleted the corpus since
+        corpus = make_corpus(self.config.corpus, len(vectors[0]), "cosine")
+        await self.router.registry.create(corpus)
         now = self.clock()
         rows = [self._row(r, who, now, n) for n, r in enumerate(checked)]
         await asyncio.to_thread(self._write_audit, rows)
@@ -128,20 +132,13 @@ class Playbook:
     def _key(self, record_id: str) -> str:
         return f"playbooks/{self.config.corpus}/{record_id}.json"
 
-    def forget_corpus(self) -> None:
-        self._ready_dim = None
-
-    async def _ensure_corpus(self, dim: int) -> None:
-        if self._ready_dim != dim:
-            await self.router.registry.create(make_corpus(self.config.corpus, dim, "cosine"))
-            self._ready_dim = dim
-
-    async def boosts(self, vector: Any) -> dict[str, dict[str, Any]]:
-        """``{id: {"boost": b in [-1, 1], "records": [record ids]}}`` for a query vector."""
+    async def boosts(self, vector: Any) -> tuple[dict[str, dict[str, Any]], Generation]:
+        """``{id: {"boost": b in [-1, 1], "records": [record ids]}}`` for a query vector,
+        and the generation of the records they come from."""
         try:
             found = await self.router.search(self.config.corpus, vector, self.config.max_similar)
         except NotFound:  # nothing recorded yet
-            return {}
+            return {}, ABSENT
         now, half_life = self.clock(), self.config.half_life_days * DAY_S
         out: dict[str, dict[str, Any]] = {}
         for hit in found["hits"]:
@@ -157,7 +154,7 @@ class Playbook:
                 entry["records"].append(meta.get("record_id", hit["id"]))
         for entry in out.values():
             entry["boost"] = max(-1.0, min(1.0, entry["boost"]))
-        return out
+        return out, found["generation"]
 
     def list(self, limit: int = 100) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         """The newest ``limit`` readable records (record ids start with the time, so keys

@@ -5,7 +5,6 @@ JsonlFileSink    rotating JSONL persistence (EventSink is the interface)
 Exporter         OTLP/HTTP JSON spans or Langfuse ingestion batches (ExportConfig)
 """
 
-from lakehouse.observer.export import ExportConfig, Exporter
 from lakehouse.observer.ring import (
     KIND_HTTP_REQUEST,
     KIND_WORKFLOW_NODE,
@@ -14,6 +13,7 @@ from lakehouse.observer.ring import (
     ObserverRing,
 )
 from lakehouse.observer.sink import EventSink, JsonlFileSink
+from lakehouse.observer.span_export import ExportConfig, Exporter
 from lakehouse.observer.spans import Span, event_span, langfuse_body, otlp_body, run_spans
 
 __all__ = [

@@ -2,12 +2,12 @@
 
 PathwayStore        add / add_idempotent / update / revise / retire / revert,
                     get / history (also as of a past time) / search, compact
-EventLog            where the log lives: LocalDirLog (a directory, fsync per append)
+EventLog            where the log lives (tests keep one in a local directory)
                     or ObjectStoreLog (one object per append, over any ObjectStore)
 Trace, History, SearchHit, ReplayReport, PathwayLimits
 """
 
-from lakehouse.pathway.log import EventLog, LocalDirLog, ReplayReport
+from lakehouse.pathway.log import EventLog, ReplayReport
 from lakehouse.pathway.objlog import ObjectStoreLog
 from lakehouse.pathway.semantic import Embedder
 from lakehouse.pathway.store import PathwayStore
@@ -17,7 +17,6 @@ __all__ = [
     "Embedder",
     "EventLog",
     "History",
-    "LocalDirLog",
     "ObjectStoreLog",
     "PathwayLimits",
     "PathwayStore",

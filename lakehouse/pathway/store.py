@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.pathway import history as hist
 from lakehouse.pathway import search as srch
-from lakehouse.pathway.log import EventLog, LocalDirLog, ReplayReport
+from lakehouse.pathway.log import EventLog, ReplayReport
 from lakehouse.pathway.semantic import Embedder, VectorCache, semantic_search
 from lakehouse.pathway.table import TraceTable
 from lakehouse.pathway.trace import (
@@ -40,7 +39,7 @@ class PathwayStore:
     content (string values and keys), which only finds traces sharing a word with the text.
 
     Args:
-        log: where events live (``LocalDirLog``, ``ObjectStoreLog``).
+        log: where events live (``ObjectStoreLog``; tests use a local directory).
         embedder: ``embed(texts) -> (n, d)`` unit vectors, or None for lexical search.
         limits: request bounds.
         clock: seconds since the epoch; stored timestamps never go backwards.
@@ -58,12 +57,6 @@ class PathwayStore:
         self._lock = threading.RLock()
         self._vectors = VectorCache(embedder) if embedder is not None else None
         self._t = TraceTable(log, self.limits, clock)
-
-    @classmethod
-    def open_dir(cls, directory: Path | str, **kwargs: Any) -> PathwayStore:
-        """A store over a ``LocalDirLog`` in ``directory`` (line cap taken from ``limits``)."""
-        limits = kwargs.get("limits") or PathwayLimits()
-        return cls(LocalDirLog(directory, max_line_bytes=limits.max_line_bytes), **kwargs)
 
     @property
     def replay_report(self) -> ReplayReport:

@@ -1,7 +1,7 @@
 """The SQL engine: one DuckDB view per catalog dataset, hardened for untrusted SQL.
 
 Hardening (DESIGN.md, "Security"; docs/sql.md): a single SELECT/WITH statement that names
-only dataset views, its CTEs and a few generators (``lakehouse.sql.guard``); no file access
+only dataset views, its CTEs and a few generators (``lakehouse.sql.allowlist``); no file access
 outside the dataset directory, no network, no extension install or load; configuration
 locked after set-up; memory, thread and wall-time limits; a row cap inside the query plan and
 a byte cap on the answer; error messages with host paths scrubbed. ``lakehouse.sql.sandbox``
@@ -21,7 +21,7 @@ import orjson
 
 from lakehouse.catalog.manifest import Manifest
 from lakehouse.errors import InvalidInput, QueryRejected, QueryTimeout, TooLarge
-from lakehouse.sql.guard import QueryGuard
+from lakehouse.sql.allowlist import QueryAllowlist
 from lakehouse.sql.scrub import scrub
 from lakehouse.sql.values import to_json_value
 from lakehouse.sql.watchdog import Watchdog
@@ -70,7 +70,7 @@ class SqlEngine:
         self._lock = threading.Lock()
         self._views: dict[str, str] = {}
         self._con = _hardened_connection([str(d) for d in allowed_dirs], temp_dir, limits)
-        self._guard = QueryGuard(self._con)
+        self._allowlist = QueryAllowlist(self._con)
 
     def sync(self, views: dict[str, Path | str]) -> None:
         """Make the views exactly ``{name: parquet_path}``: create, repoint or drop."""
@@ -111,7 +111,7 @@ class SqlEngine:
             raise InvalidInput(f"sql is longer than {self.limits.max_chars} characters")
         statement = self._one_select(sql)
         body = statement.query.rstrip().rstrip(";")
-        self._guard.check(body, set(self._views))
+        self._allowlist.check(body, set(self._views))
         # The newline keeps a trailing "-- comment" from swallowing the parenthesis.
         wrapped = f"SELECT * FROM (\n{body}\n) LIMIT {self.limits.max_rows + 1}"
         self._one_select(wrapped)

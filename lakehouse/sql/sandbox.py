@@ -52,7 +52,9 @@ class _Worker:
         )
         child.close()
         self.conn = Connection(parent.detach())
-        self.views: dict[str, str] = {}
+        # None until the first sync: it also waits out the worker's start-up, so a query's
+        # time limit never counts the seconds a fresh worker spends importing
+        self.views: dict[str, str] | None = None
 
     def call(self, op: str, arg: Any, timeout_s: float) -> Any:
         self.conn.send((op, arg))

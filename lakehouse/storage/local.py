@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from lakehouse.errors import Conflict, NotFound, StorageError
+from lakehouse.durable import fsync_dir
+from lakehouse.errors import Conflict, NotFound
 from lakehouse.storage.base import ObjectInfo, ObjectListing, ObjectStore
 from lakehouse.storage.keys import validate_key, validate_prefix
 from lakehouse.storage.sweep import sweep_stale
@@ -83,7 +84,7 @@ class LocalStore(ObjectStore):
             raise Conflict(f"key {key!r} collides with an existing object path") from exc
         except NotADirectoryError as exc:
             raise Conflict(f"a parent of key {key!r} is an object") from exc
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return self._info(key, target)
 
     def get(self, key: str) -> bytes:
@@ -114,7 +115,7 @@ class LocalStore(ObjectStore):
             path.unlink()
         except (FileNotFoundError, NotADirectoryError) as exc:
             raise NotFound(f"object {key!r} not found") from exc
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         self._prune_empty_dirs(path.parent)
 
     def copy(self, src: str, dst: str) -> ObjectInfo:
@@ -134,8 +135,8 @@ class LocalStore(ObjectStore):
             raise NotFound(f"object {src!r} not found")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
-        _fsync_dir(target.parent)
-        _fsync_dir(source.parent)
+        fsync_dir(target.parent)
+        fsync_dir(source.parent)
         return self._info(dst, target)
 
     def list(
@@ -191,14 +192,3 @@ def _chunks(fh, chunk_size: int) -> Iterator[bytes]:
     with fh:
         while chunk := fh.read(chunk_size):
             yield chunk
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError as exc:  # pragma: no cover - platform without dir fds
-        raise StorageError(f"cannot open directory {directory.name!r} to fsync") from exc
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -1,8 +1,9 @@
 """Corpora: named collections of vector shards, defined once, persisted in the store.
 
 ``corpora/<corpus>.json`` holds the definition (dim, space, shard count, index
-parameters); the shards live under ``vectors/<corpus>/<shard:03d>/``. Creating the same
-definition twice is idempotent; a different one under a taken name is a ``Conflict``.
+parameters, the profile: see ``profile.py``); the shards live under
+``vectors/<corpus>/<shard:03d>/``. Creating the same definition twice is idempotent; a
+different one under a taken name is a ``Conflict``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lakehouse.catalog.manifest import validate_dataset_name
 from lakehouse.errors import Conflict, InvalidInput, NotFound
 from lakehouse.storage import ObjectStore
 from lakehouse.vectors.persist import ShardStorage
+from lakehouse.vectors.profile import STAFFING, CorpusProfile
 from lakehouse.vectors.shard import ShardConfig
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class Corpus:
     M: int = 16
     ef_construction: int = 200
     ef_search: int = 64
+    profile: CorpusProfile = STAFFING
 
     def shard_config(self) -> ShardConfig:
         return ShardConfig(
@@ -47,10 +50,22 @@ class Corpus:
         return f"vectors/{self.name}/{index:03d}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "profile": self.profile.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Corpus:
+        """A stored definition (one written before profiles existed gets the default)."""
+        return cls(**{**data, "profile": CorpusProfile.from_dict(data.get("profile"))})
 
 
-def make_corpus(name: str, dim: int, space: str = "cosine", shards: int = 1, **params) -> Corpus:
+def make_corpus(
+    name: str,
+    dim: int,
+    space: str = "cosine",
+    shards: int = 1,
+    profile: CorpusProfile | None = None,
+    **params: Any,
+) -> Corpus:
     validate_dataset_name(name)
     if not 1 <= dim <= 8192:
         raise InvalidInput("dim must be in 1..8192", field="dim")
@@ -58,7 +73,8 @@ def make_corpus(name: str, dim: int, space: str = "cosine", shards: int = 1, **p
         raise InvalidInput("space must be cosine, l2 or ip", field="space")
     if not 1 <= shards <= MAX_SHARDS:
         raise InvalidInput(f"shards must be in 1..{MAX_SHARDS}", field="shards")
-    return Corpus(name=name, dim=dim, space=space, shards=shards, **params)  # type: ignore[arg-type]
+    profile = (profile or STAFFING).check()
+    return Corpus(name=name, dim=dim, space=space, shards=shards, profile=profile, **params)  # type: ignore[arg-type]
 
 
 class CorpusRegistry:
@@ -76,8 +92,9 @@ class CorpusRegistry:
     def _load_one(self, key: str) -> None:
         """One corpus definition; an unreadable one is reported and skipped, never a crash."""
         try:
-            data = json.loads(self.store.get(key))
-            corpus = make_corpus(**data)
+            stored = Corpus.from_dict(json.loads(self.store.get(key)))
+            # the same checks as a new definition: a forged object cannot pass as a corpus
+            corpus = make_corpus(**{**asdict(stored), "profile": stored.profile})
         except NotFound:
             return
         except Exception as exc:  # any shape a forged or truncated object can take

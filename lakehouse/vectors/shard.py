@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from lakehouse.errors import InvalidInput
 from lakehouse.storage import ObjectStore
-from lakehouse.vectors import validate as check
+from lakehouse.vectors import checks as check
 from lakehouse.vectors.index import HnswTable
 from lakehouse.vectors.persist import LoadReport, ShardStorage, WalRecord
 from lakehouse.vectors.rwlock import RWLock
@@ -51,9 +52,10 @@ class ShardConfig:
 class SearchResult:
     hits: list[dict[str, Any]]
     complete: bool
+    generation: str = ""  # the shard's state the hits were read from
 
     def to_dict(self) -> dict[str, Any]:
-        return {"hits": self.hits, "complete": self.complete}
+        return {"hits": self.hits, "complete": self.complete, "generation": self.generation}
 
 
 @dataclass
@@ -77,6 +79,8 @@ class VectorShard:
         self._writer = threading.Lock()  # one writer logs at a time; readers go on meanwhile
         self._turn = threading.Condition()  # applies happen in log order
         self._state = _Counters()
+        # a restart gets a new incarnation: what a cache saw before it is never taken as current
+        self._incarnation = uuid.uuid4().hex[:12]
         self.table = HnswTable(config)
         self._load()
 
@@ -168,7 +172,13 @@ class VectorShard:
         allow = None if allow_ids is None else set(allow_ids)
         with self._rw.read():
             hits = self.table.search(query[0], k, ef, set(exclude_ids or ()), filter, allow)
-        return SearchResult(hits=hits, complete=len(hits) == k)
+            generation = self.generation
+        return SearchResult(hits=hits, complete=len(hits) == k, generation=generation)
+
+    @property
+    def generation(self) -> str:
+        """Changes with every applied write and every restart (``lakehouse.vectors.api``)."""
+        return f"{self._incarnation}:{self._state.seq}"
 
     def contains(self, ids: list[str]) -> list[bool]:
         with self._rw.read():

@@ -1,4 +1,5 @@
-"""The real FastAPI app over a plain (in-process) catalog: every route, no Ray cluster."""
+"""The real FastAPI app over in-process services (``build_services(..., "local")``): every
+route, no Ray cluster."""
 
 from __future__ import annotations
 
@@ -6,30 +7,20 @@ import warnings
 
 import pytest
 
-from actors.catalog import CatalogActor
-from actors.facade import Facade
-from actors.observer import ObserverActor
-from actors.pathway import PathwayActor
+from actors.services import build_services
 from deployments.api import create_api
-from deployments.services import Services
-from lakehouse.matrix import MatrixConfig, MatrixSearch
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
 LOOPBACK = ("127.0.0.1", 50000)
 
 
-def make_client(settings, client=LOOPBACK, headers=None, chat=None):
+def make_client(settings, client=LOOPBACK, headers=None, chat=None, embedder=None):
+    """The app over ``build_services(settings, "local")``; no embedder unless one is given
+    (the model export is slow; tests that embed pass one)."""
     from starlette.testclient import TestClient
 
-    services = Services.build(settings, Facade(CatalogActor(settings)), chat=chat)
-    services.pathway = Facade(PathwayActor(settings))
-    services.observer = Facade(ObserverActor(settings))
-    services.matrix = MatrixSearch(
-        services.vectors,
-        services.embed_queries,
-        services.store,
-        MatrixConfig.from_settings(settings),
-    )
+    services = build_services(settings, "local", chat=chat)
+    services.embedder = embedder
     return TestClient(create_api(services), client=client, headers=headers or {}), services
 
 

@@ -6,9 +6,9 @@ import pytest
 
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
-from lakehouse.jobs.bulk_embed import META_COLUMNS, row_text
 from lakehouse.settings import Settings
 from lakehouse.staffing import generate_batches, write_csv
+from lakehouse.vectors.profile import STAFFING
 from tests.api.conftest import make_client
 
 ROWS = 300
@@ -44,8 +44,8 @@ def world(tmp_path_factory, model_cache):
 def add(client, corpus, rows):
     body = {
         "ids": [str(r["worker_id"]) for r in rows],
-        "texts": [row_text(r) for r in rows],
-        "metadata": [{c: r[c] for c in META_COLUMNS} for r in rows],
+        "texts": [STAFFING.row_text(r) for r in rows],
+        "metadata": [{c: r[c] for c in STAFFING.metadata_columns} for r in rows],
     }
     resp = client.post(f"/v1/vectors/corpora/{corpus}/add", json=body)
     assert resp.status_code == 200, resp.text

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from actors.facade import Facade
+from actors.remote.facade import Facade
 from deployments.edge import EdgeMiddleware
 from tests.api.conftest import make_client
 

@@ -1,6 +1,8 @@
 """/v1/sql over HTTP: disclosure probes, the byte cap and the memory bound, each with the
 status and the data left as it was."""
 
+import resource
+
 import pytest
 
 from tests.api.test_routes import CSV, ingest, objects
@@ -31,11 +33,20 @@ def test_probes_are_refused_without_a_host_path(api, settings, probe):
     assert api.post("/v1/sql", json={"sql": "SELECT count(*) FROM people"}).json()["rows"] == [[2]]
 
 
-def test_a_huge_string_is_413_and_the_dataset_still_answers(api):
+def test_a_huge_string_is_refused_outside_the_replica_and_the_dataset_still_answers(api):
     ingest(api, "people", CSV)
+    assert sql_count(api) == [[2]]  # the worker is up
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     resp = api.post("/v1/sql", json={"sql": "SELECT length(repeat('x', 2000000000))"})
-    assert resp.status_code == 413 and resp.json()["error"] == "too_large"
-    assert api.post("/v1/sql", json={"sql": "SELECT count(*) FROM people"}).json()["rows"] == [[2]]
+    # 413 when the worker's address-space limit refuses the allocation; 408 when it fits
+    # under the limit but not in the time: either way bounded, and never in this process
+    assert resp.status_code in (408, 413), resp.text
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024
+    assert sql_count(api) == [[2]]
+
+
+def sql_count(api):
+    return api.post("/v1/sql", json={"sql": "SELECT count(*) FROM people"}).json()["rows"]
 
 
 def test_answers_past_the_byte_cap_are_truncated(api):

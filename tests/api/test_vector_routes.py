@@ -4,6 +4,8 @@ nothing changed."""
 import numpy as np
 import pytest
 
+from lakehouse.vectors.profile import STAFFING
+
 DIM = 8
 
 
@@ -39,7 +41,8 @@ def test_add_search_delete_and_sizes(api, corpus):
     assert resp.json() == {"added": 60}
     listing = api.get("/v1/vectors/corpora").json()["corpora"]
     assert listing == [{"name": "people", "dim": DIM, "space": "cosine", "shards": 3, "M": 16,
-                        "ef_construction": 200, "ef_search": 64, "size": 60}]  # fmt: skip
+                        "ef_construction": 200, "ef_search": 64, "size": 60,
+                        "profile": STAFFING.to_dict()}]  # fmt: skip
     body = api.post(f"/v1/vectors/corpora/{corpus}/search", json={"vector": v[5], "k": 3}).json()
     assert (
         body["complete"] and body["hits"][0]["id"] == "w5" and body["hits"][0]["metadata"]["i"] == 5
@@ -164,3 +167,45 @@ def test_text_routes_without_an_embedder_are_503(api, corpus):
 def test_vector_store_prefixes_are_read_only_through_storage(api, corpus):
     assert api.put("/v1/storage/objects/corpora/people.json", content=b"{}").status_code == 403
     assert api.put("/v1/storage/objects/vectors/people/000/wal/x", content=b"x").status_code == 403
+
+
+PARTS_CSV = b"part_no,title,notes,maker\nP1,bolt,steel bolt,acme\nP2,nut,brass nut,acme\n"
+
+
+def _ingest_parts(api):
+    resp = api.post(
+        "/v1/ingest?name=parts", content=PARTS_CSV, headers={"Content-Type": "text/csv"}
+    )
+    assert resp.status_code == 201
+
+
+def test_a_corpus_profile_is_stored_with_the_definition(api):
+    _ingest_parts(api)
+    profile = {"dataset": "parts", "id_column": "part_no", "text_template": "{title}: {notes}",
+               "metadata_columns": ["maker"]}  # fmt: skip
+    resp = api.post("/v1/vectors/corpora", json={"name": "parts", "dim": 4, "profile": profile})
+    assert resp.status_code == 201 and resp.json()["profile"] == profile
+    listed = api.get("/v1/vectors/corpora").json()["corpora"]
+    assert listed[0]["profile"] == profile
+
+
+@pytest.mark.parametrize(
+    ("profile", "status", "words"),
+    [
+        ({"dataset": "parts", "id_column": "part_no", "text_template": "no columns"}, 400, "names no column"),
+        ({"dataset": "parts", "id_column": "sku", "text_template": "{title}"}, 400, "'sku'"),
+        ({"dataset": "parts", "id_column": "part_no", "text_template": "{title}",
+          "metadata_columns": ["colour"]}, 400, "'colour'"),
+        ({"id_column": "part_no", "text_template": "{title.__class__}"}, 400, "not column names"),
+        ({"id_column": "part_no", "text_template": "{title"}, 400, "malformed"),
+        ({"dataset": "nowhere", "id_column": "part_no", "text_template": "{title}"}, 404, "nowhere"),
+    ],
+)  # fmt: skip
+def test_a_bad_profile_is_refused_before_anything_is_created(api, profile, status, words):
+    _ingest_parts(api)
+    before = sorted(o["key"] for o in api.get("/v1/storage/objects").json()["objects"])
+    resp = api.post("/v1/vectors/corpora", json={"name": "parts", "dim": 4, "profile": profile})
+    assert resp.status_code == status and words in resp.json()["message"]
+    assert api.get("/v1/vectors/corpora").json() == {"corpora": []}
+    after = sorted(o["key"] for o in api.get("/v1/storage/objects").json()["objects"])
+    assert after == before

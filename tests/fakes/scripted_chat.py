@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lakehouse.chat.base import Messages
-from lakehouse.chat.models import ChatReply
+from lakehouse.chat.messages import ChatReply
 from lakehouse.errors import LakehouseError
 
 

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from actors.facade import Facade
-from actors.router import CorpusRouter
+from actors.remote.clients import RegistryClient, ShardClient
+from actors.remote.corpus_router import CorpusRouter
 from lakehouse.storage import open_store
 from lakehouse.vectors.registry import CorpusRegistry, make_corpus
 
@@ -23,7 +23,10 @@ class SlowShard:
         hits = [
             {"id": f"{self.name}-{i}", "score": 1.0 - i / 100, "metadata": None} for i in range(k)
         ]
-        return {"hits": hits, "complete": True}
+        return {"hits": hits, "complete": True, "generation": self.generation()}
+
+    def generation(self) -> str:
+        return f"{self.name}:0"
 
 
 def slow_router(
@@ -40,6 +43,6 @@ def slow_router(
 
     def open_shard(corpus, index):
         opened.append(corpus.name)
-        return Facade(wrap(SlowShard(corpus.name, delays[corpus.name])))
+        return ShardClient(wrap(SlowShard(corpus.name, delays[corpus.name])))
 
-    return CorpusRouter(Facade(registry), open_shard), opened
+    return CorpusRouter(RegistryClient(registry), open_shard), opened

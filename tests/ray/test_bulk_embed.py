@@ -6,10 +6,10 @@ import pytest
 import ray
 
 from actors.catalog import catalog_actor
+from actors.jobs.bulk_embed import JobArgs, run
 from actors.vectors import shard_name
 from lakehouse.embed import EmbedConfig
 from lakehouse.ingest import csv_to_parquet
-from lakehouse.jobs.bulk_embed import JobArgs, run
 from lakehouse.staffing import write_csv
 from lakehouse.storage import open_store
 
@@ -20,6 +20,17 @@ def register(settings, tmp_path, name, rows):
     """A generated staffing CSV of ``rows`` rows, converted and registered as ``name``."""
     csv = tmp_path / f"{name}.csv"
     write_csv(csv, rows)
+    _register_file(settings, tmp_path, name, csv)
+
+
+def register_csv(settings, tmp_path, name, text):
+    """A CSV given as text, converted and registered as ``name``."""
+    csv = tmp_path / f"{name}.csv"
+    csv.write_text(text)
+    _register_file(settings, tmp_path, name, csv)
+
+
+def _register_file(settings, tmp_path, name, csv):
     conv = csv_to_parquet(csv, tmp_path / f"{name}.parquet", max_bytes=1 << 30)
     open_store(settings).put_file(f"staging/{name}.parquet", Path(conv.path))
     ray.get(
@@ -43,14 +54,11 @@ def test_bulk_embed_is_resumable_and_idempotent(settings, tmp_path, model_cache)
     again = run(args, settings, embed)
     assert again["rows_embedded"] == 0 and again["rows_skipped_already_indexed"] == 240
 
-    from actors.facade import Facade
-    from actors.router import CorpusRouter
-    from actors.vectors import registry_actor, shard_actor
-
-    router = CorpusRouter(
-        Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
-    )
     import asyncio
+
+    from actors.remote.corpus_router import remote_router
+
+    router = remote_router(settings)
 
     assert asyncio.run(router.sizes("workers")) == 240
     query = open_embedder_query(embed, "forklift driver who moves pallets")

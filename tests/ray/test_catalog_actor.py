@@ -8,7 +8,7 @@ import pytest
 import ray
 
 from actors.catalog import CatalogActor, actor_name, catalog_actor
-from actors.facade import Facade
+from actors.remote.facade import Facade
 from lakehouse.catalog import Column
 from lakehouse.errors import InvalidInput, NotFound, SchemaDrift
 from lakehouse.storage import open_store

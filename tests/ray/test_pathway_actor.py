@@ -17,9 +17,9 @@ from hypothesis.stateful import (
     rule,
 )
 
-from actors.facade import Facade
 from actors.observer import observer_actor
 from actors.pathway import PathwayActor, pathway_actor
+from actors.remote.facade import Facade
 from lakehouse.errors import Conflict, InvalidInput, NotFound, Unavailable
 from lakehouse.settings import Settings
 from tests.pathway_rules import PathwayRules

@@ -25,6 +25,7 @@ from lakehouse.errors import (
     NotFound,
     Unavailable,
 )
+from lakehouse.settings import Settings
 from tests.fakes.scripted_chat import ScriptedProvider
 
 HELLO = [{"role": "user", "content": "Say hi"}]
@@ -414,21 +415,22 @@ def test_malformed_requests_are_invalid_input(model, messages) -> None:
         router(ollama_host="http://127.0.0.1:9")[0].chat(model, messages)
 
 
-def test_config_from_env() -> None:
+def test_config_from_env(monkeypatch) -> None:
     extra = [
         {"prefix": "vllm", "base_url": "http://gpu-1:8000/v1"},
         {"prefix": "openai", "base_url": "https://proxy.example/v1", "api_key_env": "PROXY_KEY"},
     ]
-    cfg = ChatConfig.from_env(
-        {
-            "LAKEHOUSE_OLLAMA_HOST": "http://127.0.0.1:11434",
-            "LAKEHOUSE_CHAT_TIMEOUT_S": "30",
-            "LAKEHOUSE_CHAT_MAX_RETRIES": "4",
-            "LAKEHOUSE_CHAT_THINK": "true",
-            "LAKEHOUSE_CHAT_ENDPOINTS": json.dumps(extra),
-            "OPENROUTER_API_KEY": "never-in-config",
-        }
-    )
+    env = {
+        "LAKEHOUSE_OLLAMA_HOST": "http://127.0.0.1:11434",
+        "LAKEHOUSE_CHAT_TIMEOUT_S": "30",
+        "LAKEHOUSE_CHAT_MAX_RETRIES": "4",
+        "LAKEHOUSE_CHAT_THINK": "true",
+        "LAKEHOUSE_CHAT_ENDPOINTS": json.dumps(extra),
+        "OPENROUTER_API_KEY": "never-in-config",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    cfg = Settings().chat
     assert cfg.ollama_host == "http://127.0.0.1:11434"
     assert (cfg.timeout_s, cfg.max_retries, cfg.think) == (30.0, 4, True)
     assert [e.prefix for e in cfg.endpoints] == ["openrouter", "vllm", "openai"]
@@ -437,14 +439,15 @@ def test_config_from_env() -> None:
 
 
 def test_config_defaults_configure_nothing() -> None:
-    cfg = ChatConfig.from_env({})
+    cfg = Settings().chat
     assert cfg.ollama_host is None and cfg.endpoints == DEFAULT_ENDPOINTS and cfg.think is False
 
 
 @pytest.mark.parametrize("value", ["not json", '{"prefix": "x"}', '[{"prefix": "x"}]'])
-def test_config_rejects_bad_endpoint_lists(value: str) -> None:
-    with pytest.raises((InvalidInput, ValueError)):
-        ChatConfig.from_env({"LAKEHOUSE_CHAT_ENDPOINTS": value})
+def test_config_rejects_bad_endpoint_lists(monkeypatch, value: str) -> None:
+    monkeypatch.setenv("LAKEHOUSE_CHAT_ENDPOINTS", value)
+    with pytest.raises(ValueError):
+        Settings()
 
 
 def test_retry_delays_are_capped() -> None:

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from lakehouse.embed import EmbedConfig, open_embedder
-from lakehouse.embed import export as export_mod
-from lakehouse.embed.export import ExportOptions, model_file
+from lakehouse.embed import onnx_export as export_mod
 from lakehouse.embed.ollama_embedder import OllamaEmbedder
 from lakehouse.embed.onnx_embedder import OnnxEmbedder
+from lakehouse.embed.onnx_export import ExportOptions, model_file
 from lakehouse.embed.specs import MINILM
 from lakehouse.errors import (
     BadGateway,
@@ -33,6 +33,7 @@ from lakehouse.errors import (
     NotFound,
     Unavailable,
 )
+from lakehouse.settings import Settings
 from lakehouse.staffing import generate_batches
 
 
@@ -234,16 +235,17 @@ def test_the_cache_key_follows_package_version_and_options(
 # --- config -----------------------------------------------------------------------------
 
 
-def test_config_from_the_environment() -> None:
+def test_config_from_the_environment(monkeypatch) -> None:
     env = {
         "LAKEHOUSE_EMBED_BACKEND": "ollama",
-        "LAKEHOUSE_EMBED_BATCH": "64",
+        "LAKEHOUSE_EMBED_BATCH_SIZE": "64",
         "LAKEHOUSE_OLLAMA_HOST": "http://gpu-1:11434",
         "LAKEHOUSE_DATA_DIR": "/srv/lakehouse",
         "LAKEHOUSE_EMBED_QUERY_PREFIX": "",
-        "LAKEHOUSE_EMBED_MODEL": "",
     }
-    config = EmbedConfig.from_env(env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = Settings().embed
     assert (config.backend, config.batch, config.ollama_host) == (
         "ollama",
         64,
@@ -251,14 +253,17 @@ def test_config_from_the_environment() -> None:
     )
     assert config.cache_dir == Path("/srv/lakehouse/models")
     assert config.model_name == "nomic-embed-text" and config.query_prefix == ""
-    default = EmbedConfig.from_env({})
+    for name in env:
+        monkeypatch.delenv(name)
+    default = Settings().embed
     assert (default.backend, default.batch, default.model_name) == ("onnx", 1, None)
     assert EmbedConfig(quantize="fp32").batch == 16
 
 
-def test_config_refuses_bad_values() -> None:
+def test_config_refuses_bad_values(monkeypatch) -> None:
+    monkeypatch.setenv("LAKEHOUSE_EMBED_BACKEND", "tensorflow")
     with pytest.raises(ValueError):
-        EmbedConfig.from_env({"LAKEHOUSE_EMBED_BACKEND": "tensorflow"})
+        Settings()
     with pytest.raises(ValueError):
         EmbedConfig(batch_size=0)
 

@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from actors.facade import Facade
-from deployments.events import EventBatches
+from actors.remote.facade import Facade
+from deployments.request_events import EventBatches
 from lakehouse.errors import InvalidInput
 from lakehouse.observer import ObserverRing
 

@@ -30,7 +30,7 @@ def run_wrapper(tmp_path, cfg, **env):
     fake = tmp_path / "real-haproxy"
     fake.write_text('#!/bin/sh\necho "ran with $*"\n')
     fake.chmod(0o755)
-    env = {**os.environ, "LAKEHOUSE_HAPROXY_REAL_BINARY": str(fake), **env}
+    env = {**os.environ, "HAPROXY_LOOPBACK_REAL_BINARY": str(fake), **env}
     args = [str(HAPROXY_WRAPPER), "-db", "-f", str(cfg), "-dR"]
     return subprocess.run(args, env=env, capture_output=True, text=True, check=True)
 
@@ -70,9 +70,9 @@ def test_the_admin_host_can_be_chosen(tmp_path):
 def test_serve_environment_points_serve_at_the_wrapper(monkeypatch):
     from deployments.launch import serve_environment
 
-    for key in ("RAY_SERVE_HAPROXY_BINARY_PATH", "LAKEHOUSE_HAPROXY_REAL_BINARY",
+    for key in ("RAY_SERVE_HAPROXY_BINARY_PATH", "HAPROXY_LOOPBACK_REAL_BINARY",
                 "RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_THROUGHPUT_OPTIMIZED"):  # fmt: skip
         monkeypatch.delenv(key, raising=False)
     serve_environment(True)
     assert os.environ["RAY_SERVE_HAPROXY_BINARY_PATH"] == str(HAPROXY_WRAPPER)
-    assert os.access(os.environ["LAKEHOUSE_HAPROXY_REAL_BINARY"], os.X_OK)
+    assert os.access(os.environ["HAPROXY_LOOPBACK_REAL_BINARY"], os.X_OK)

@@ -98,7 +98,10 @@ def test_large_file_streams_in_row_groups(tmp_path):
     st.lists(
         st.tuples(
             st.integers(-(10**9), 10**9),
-            st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=20),
+            # NUL is refused by design (tests/api/test_ingest_parsing.py); all else round-trips
+            st.text(
+                st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=20
+            ),
         ),
         min_size=1,
         max_size=30,

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 
 from lakehouse.chat import ChatConfig, ChatRouter
 from lakehouse.errors import GatewayTimeout, InvalidInput, StorageError, Unavailable
+from lakehouse.guard import InMemoryRoster, Validator
 from lakehouse.iterate import SCHEMA, IterateLoop, IterateRequest, SessionLog, read_sessions
 from lakehouse.staffing import generate_batches
-from lakehouse.validate import InMemoryRoster, Validator
 from tests.fakes.scripted_chat import ScriptedProvider
 from tests.unit.test_chat import FakeServer, ollama_answer
 

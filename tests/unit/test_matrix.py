@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from actors.router import local_router
+from actors.remote.corpus_router import local_router
 from lakehouse.errors import InvalidInput
 from lakehouse.matrix import (
     MatrixQuery,
@@ -22,6 +22,7 @@ from lakehouse.matrix import (
     check_predicate,
     fuse,
 )
+from lakehouse.matrix.cache import current
 from lakehouse.matrix.engine import MatrixConfig
 from lakehouse.storage import open_store
 from lakehouse.vectors.registry import make_corpus
@@ -38,6 +39,11 @@ class FakeRouter:
 
     def __init__(self, corpora: dict[str, list[dict]], delays: dict[str, float] | None = None):
         self.corpora, self.delays, self.calls = corpora, delays or {}, 0
+        self.writes = dict.fromkeys(corpora, 0)  # a generation per corpus
+
+    def write(self, name):
+        """As if another replica or a job wrote to ``name``."""
+        self.writes[name] += 1
 
     async def search(self, name, vector, k, **options):
         self.calls += 1
@@ -46,7 +52,13 @@ class FakeRouter:
         if options.get("allow_ids") is not None:
             hits = [h for h in hits if h["id"] in set(options["allow_ids"])]
         hits = [h for h in hits if h["id"] not in set(options.get("exclude_ids") or ())]
-        return {"hits": hits[:k], "complete": len(hits) >= k}
+        return {"hits": hits[:k], "complete": len(hits) >= k, "generation": self._gen(name)}
+
+    def _gen(self, name):
+        return (f"g{self.writes[name]}",)
+
+    async def generations(self, names, max_age_s):
+        return {n: self._gen(n) for n in names}
 
     async def search_many(self, requests, timeout_s):
         async def one(name, vector, k, options):
@@ -187,37 +199,38 @@ def test_bad_queries_are_refused_before_any_search(bad):
     assert fake.calls == 0
 
 
-def test_cache_hit_and_invalidation():
+def test_cache_hit_and_a_write_anywhere_makes_it_a_miss():
     fake = FakeRouter(random_corpora(4, corpora=2))
     matrix = MatrixSearch(fake)
     first = run(matrix.search(query()))
     again = run(matrix.search(query()))
     assert fake.calls == 2 and again["cached"] is True and again["hits"] == first["hits"]
-    matrix.invalidate("unrelated")
-    assert run(matrix.search(query()))["cached"] is True
-    matrix.invalidate("c1")
+    fake.write("c1")  # a write the cache never heard of, through another path
     fresh = run(matrix.search(query()))
     assert fresh["cached"] is False and fake.calls == 4
+    assert run(matrix.search(query()))["cached"] is True
     assert run(matrix.search(query(k=4)))["cached"] is False  # another key
 
 
-def test_cache_refuses_answers_that_overlapped_a_write_and_evicts_lru():
+def test_cache_serves_only_current_tokens_and_evicts_lru():
     cache = QueryCache(max_entries=2)
-    token = cache.token(["a"])
-    cache.invalidate("a")  # a write landed while the search ran
-    assert cache.put("k", token, 1) is False and cache.get("k") is None
+    assert cache.put("k", {"a": ("x:1",)}, 1)
+    token, value = cache.peek("k")
+    assert value == 1 and current(token, {"a": ("x:1",)})
+    assert not current(token, {"a": ("x:2",)}) and not current(token, {"a": None})
+    assert not current(token, {})
     for key in ("k1", "k2", "k3"):
-        assert cache.put(key, cache.token(["a"]), key)
-    assert cache.get("k1") is None and cache.get("k3") == "k3" and len(cache) == 2
+        assert cache.put(key, {"a": ("x:1",)}, key)
+    assert cache.peek("k1") is None and cache.peek("k3")[1] == "k3" and len(cache) == 2
 
 
 def test_cache_entries_expire():
     now = [0.0]
     cache = QueryCache(ttl_s=10, clock=lambda: now[0])
-    cache.put("k", cache.token(["a"]), 1)
-    assert cache.get("k") == 1
+    cache.put("k", {"a": ("x:1",)}, 1)
+    assert cache.peek("k")[1] == 1
     now[0] = 11.0
-    assert cache.get("k") is None
+    assert cache.peek("k") is None
 
 
 # -- playbook over real in-process shards, with a deterministic fake embedder -----------
@@ -304,10 +317,10 @@ def test_boost_decays_with_age(matrix, clock):
 
     fresh = boost()["playbook_boost"]
     clock["now"] += 30 * 86_400  # one half-life (the cache keys on the query, not the time)
-    matrix.cache.invalidate("workers")
+    matrix.cache.clear()
     assert boost()["playbook_boost"] == pytest.approx(fresh / 2, rel=1e-3)
     clock["now"] += 300 * 86_400
-    matrix.cache.invalidate("workers")
+    matrix.cache.clear()
     assert [h["id"] for h in ranked(matrix, SAME)] == before
 
 
@@ -318,11 +331,13 @@ def test_recorded_id_outside_top_k_is_brought_in(matrix):
     assert run(matrix.search(q))["hits"][0]["id"] == "w7"
 
 
-def test_record_invalidates_the_cache_and_is_audited(matrix, clock):
-    ranked(matrix, SAME)
-    assert ranked(matrix, SAME) and len(matrix.cache) == 1
+def test_a_record_makes_the_cached_answer_stale_and_is_audited(matrix, clock):
+    q = MatrixQuery(corpora=[("workers", 1.0)], text=SAME, k=5, use_playbook=True)
+    run(matrix.search(q))
+    assert run(matrix.search(q))["cached"] is True
     run(matrix.record([Record(SAME, ("w2",), "success")], who="alice"))
-    assert len(matrix.cache) == 0
+    after = run(matrix.search(q))
+    assert after["cached"] is False and after["hits"][0]["id"] == "w2"
     clock["now"] += 5
     run(matrix.record([Record("nurse", ("w6",), "failure")], who="bob"))
     listed, skipped = matrix.list_records(10)
@@ -352,7 +367,7 @@ def test_allow_ids_restricts_and_complete_stays_honest(settings):
 
     some, none = run(scenario())
     assert sorted(h["id"] for h in some["hits"]) == ["w2", "w6"] and some["complete"] is False
-    assert none == {"hits": [], "complete": False}
+    assert (none["hits"], none["complete"]) == ([], False)
 
 
 def test_allow_list_cap_is_a_400():

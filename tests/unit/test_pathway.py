@@ -16,11 +16,10 @@ from hypothesis.stateful import (
     rule,
 )
 
-from actors.facade import Facade
+from actors.remote.facade import Facade
 from lakehouse.errors import BadGateway, Conflict, InvalidInput, NotFound, StorageError, TooLarge
 from lakehouse.pathway import (
     EventLog,
-    LocalDirLog,
     ObjectStoreLog,
     PathwayLimits,
     PathwayStore,
@@ -28,6 +27,7 @@ from lakehouse.pathway import (
 )
 from lakehouse.pathway.lexical import K1, B, LexicalIndex
 from lakehouse.storage.local import LocalStore
+from tests.pathway_dirlog import LocalDirLog, open_dir
 from tests.pathway_rules import PathwayRules
 
 
@@ -44,12 +44,12 @@ class Clock:
 
 @pytest.fixture
 def store(tmp_path: Path) -> PathwayStore:
-    return PathwayStore.open_dir(tmp_path / "log", clock=Clock())
+    return open_dir(tmp_path / "log", clock=Clock())
 
 
 def reopen(store: PathwayStore, tmp_path: Path, **kwargs) -> PathwayStore:
     store.close()
-    return PathwayStore.open_dir(tmp_path / "log", **kwargs)
+    return open_dir(tmp_path / "log", **kwargs)
 
 
 def on_disk(tmp_path: Path) -> dict[str, bytes]:
@@ -163,7 +163,7 @@ def test_search_by_tags_and_time(store: PathwayStore) -> None:
 
 
 def test_recent_first_follows_the_last_change_across_a_restart(tmp_path: Path) -> None:
-    store = PathwayStore.open_dir(tmp_path / "log", clock=Clock())
+    store = open_dir(tmp_path / "log", clock=Clock())
     a, b, c = (store.add({"n": n}, ["all"] + (["odd"] if n % 2 else [])) for n in range(3))
     store.update(a.uid, {"n": 10})
     store.add_idempotent({"n": 1})  # a replay is a change too: b moves to the front
@@ -208,7 +208,7 @@ def test_search_uses_the_embedder_when_given(tmp_path: Path) -> None:
         calls.append(len(texts))
         return _bag_of_words(texts)
 
-    store = PathwayStore.open_dir(tmp_path / "log", embedder=embed)
+    store = open_dir(tmp_path / "log", embedder=embed)
     nurse = store.add({"role": "nurse"})
     cook = store.add({"role": "cook"}, ["kitchen"])
     hits = store.search("a nurse please", k=2)
@@ -219,7 +219,7 @@ def test_search_uses_the_embedder_when_given(tmp_path: Path) -> None:
 
 
 def test_a_broken_embedder_is_a_bad_gateway(tmp_path: Path) -> None:
-    store = PathwayStore.open_dir(tmp_path / "log", embedder=lambda t: np.zeros((1, 3)) * np.nan)
+    store = open_dir(tmp_path / "log", embedder=lambda t: np.zeros((1, 3)) * np.nan)
     store.add({"a": "b"})
     with pytest.raises(BadGateway):
         store.search("anything")
@@ -319,7 +319,7 @@ def _nested(depth: int) -> object:
 
 @pytest.mark.parametrize(("name", "call", "error"), BAD_WRITES, ids=[b[0] for b in BAD_WRITES])
 def test_bad_input_is_refused_and_changes_nothing(tmp_path: Path, name, call, error) -> None:
-    store = PathwayStore.open_dir(tmp_path / "log", clock=Clock())
+    store = open_dir(tmp_path / "log", clock=Clock())
     uid = store.add({"x": 1}, ["t"]).uid
     store.update(uid, {"x": 2})
     before = (store.stats(), store.get(uid), on_disk(tmp_path))
@@ -443,6 +443,6 @@ TestObjectStoreMachine = ObjectStoreMachine.TestCase
 
 
 def test_limits_are_configurable(tmp_path: Path) -> None:
-    store = PathwayStore.open_dir(tmp_path / "log", limits=PathwayLimits(max_tags=1))
+    store = open_dir(tmp_path / "log", limits=PathwayLimits(max_tags=1))
     with pytest.raises(InvalidInput):
         store.add({"x": 1}, ["a", "b"])

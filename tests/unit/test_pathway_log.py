@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from lakehouse.errors import NotFound
-from lakehouse.pathway import LocalDirLog, ObjectStoreLog, PathwayLimits, PathwayStore
+from lakehouse.pathway import ObjectStoreLog, PathwayLimits, PathwayStore
 from lakehouse.pathway.events import EVENT_SCHEMA, encode_event
 from lakehouse.storage.local import LocalStore
+from tests.pathway_dirlog import LocalDirLog, open_dir
 
 
 def line(seq: int, op: str, uid: str, content=None, **fields) -> bytes:
@@ -34,13 +35,13 @@ def test_corrupt_lines_are_skipped_and_counted(tmp_path: Path) -> None:
         line(2, "add", "b", '{"n":2}'),
         b'{"schema":"pathway.event.v1","seq":3,"ts":1',  # torn by a crash mid-append
     )
-    store = PathwayStore.open_dir(tmp_path)
+    store = open_dir(tmp_path)
     report = store.replay_report
     assert (report.log_events, report.skipped_corrupt, report.skipped) == (2, 5, 5)
     assert len(report.problems) == 5 and "events.jsonl:2" in report.problems[0]
     assert store.get("a").content == {"n": 1} and store.get("b").content == {"n": 2}
     made = store.add({"n": 3})  # appends after the torn fragment, on a line of its own
-    again = PathwayStore.open_dir(tmp_path)
+    again = open_dir(tmp_path)
     assert again.get(made.uid).content == {"n": 3}
     assert again.replay_report.skipped_corrupt == 5
 
@@ -71,7 +72,7 @@ def test_events_that_do_not_apply_are_skipped_as_invalid(tmp_path: Path) -> None
         line(7, "retire", "a"),  # already retired
         line(3, "add", "late", '{"n":1}'),  # seq goes backwards: already applied
     )
-    store = PathwayStore.open_dir(tmp_path)
+    store = open_dir(tmp_path)
     report = store.replay_report
     assert (report.log_events, report.skipped_invalid, report.skipped_stale) == (2, 5, 1)
     assert store.get("a").content == {"n": 1} and store.get("a").retired
@@ -85,7 +86,7 @@ def test_history_reports_a_missing_predecessor(tmp_path: Path) -> None:
         line(2, "revise", "mid", '{"n":1}', predecessor="gone"),
         line(3, "revise", "top", '{"n":2}', predecessor="mid"),
     )
-    history = PathwayStore.open_dir(tmp_path).history("top")
+    history = open_dir(tmp_path).history("top")
     assert [e.uid for e in history.entries] == ["top", "mid"]
     assert history.missing_predecessor == "gone" and not history.complete
     assert history.to_dict()["complete"] is False
@@ -99,7 +100,7 @@ def test_history_stops_at_a_cycle(tmp_path: Path) -> None:
         line(2, "revise", "b", '{"n":2}', predecessor="a"),
         line(3, "update", "a", '{"n":3}', version=2),
     )
-    store = PathwayStore.open_dir(tmp_path)
+    store = open_dir(tmp_path)
     history = store.history("a")
     assert history.cycle_at == "a" and not history.complete
     assert [(e.uid, e.version) for e in history.entries] == [("a", 2), ("a", 1), ("b", 1)]
@@ -107,7 +108,7 @@ def test_history_stops_at_a_cycle(tmp_path: Path) -> None:
 
 
 def test_history_is_bounded(tmp_path: Path) -> None:
-    store = PathwayStore.open_dir(tmp_path, limits=PathwayLimits(max_history=3))
+    store = open_dir(tmp_path, limits=PathwayLimits(max_history=3))
     uid = store.add({"v": 0}).uid
     for v in range(1, 6):
         store.update(uid, {"v": v})
@@ -116,7 +117,7 @@ def test_history_is_bounded(tmp_path: Path) -> None:
 
 
 def test_compaction_keeps_history_and_restarts_the_tail(tmp_path: Path) -> None:
-    store = PathwayStore.open_dir(tmp_path)
+    store = open_dir(tmp_path)
     uid = store.add({"v": 1}, ["t"]).uid
     store.update(uid, {"v": 2})
     store.add_idempotent({"v": 2})
@@ -126,7 +127,7 @@ def test_compaction_keeps_history_and_restarts_the_tail(tmp_path: Path) -> None:
     assert store.compact() == 5
     assert (tmp_path / LocalDirLog.TAIL).stat().st_size == 0
     after = store.add({"v": 4}).uid
-    again = PathwayStore.open_dir(tmp_path)
+    again = open_dir(tmp_path)
     assert [again.history(other).to_dict(), 5] == before
     assert (again.replay_report.snapshot_events, again.replay_report.log_events) == (5, 1)
     assert again.get(after).content == {"v": 4}
@@ -136,14 +137,14 @@ def test_compaction_keeps_history_and_restarts_the_tail(tmp_path: Path) -> None:
 def test_a_crash_between_snapshot_and_tail_restart_loses_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:
-    store = PathwayStore.open_dir(tmp_path)
+    store = open_dir(tmp_path)
     uid = store.add({"v": 1}).uid
     store.update(uid, {"v": 2})
     old_tail = (tmp_path / LocalDirLog.TAIL).read_bytes()
     store.compact()
     store.close()
     (tmp_path / LocalDirLog.TAIL).write_bytes(old_tail)  # as if the restart never happened
-    again = PathwayStore.open_dir(tmp_path)
+    again = open_dir(tmp_path)
     assert again.replay_report.skipped_stale == 2 and again.replay_report.skipped == 0
     assert again.get(uid).version == 2
     assert len(again.history(uid).entries) == 2
@@ -159,14 +160,14 @@ def test_the_store_compacts_itself_when_the_log_asks(tmp_path: Path) -> None:
 
 
 def test_a_corrupt_snapshot_line_is_reported_not_fatal(tmp_path: Path) -> None:
-    store = PathwayStore.open_dir(tmp_path)
+    store = open_dir(tmp_path)
     a, b = store.add({"n": 1}).uid, store.add({"n": 2}).uid
     store.compact()
     store.close()
     snapshot = tmp_path / LocalDirLog.SNAPSHOT
     lines = snapshot.read_bytes().splitlines(keepends=True)
     snapshot.write_bytes(lines[0] + b"garbage\n" + lines[2])
-    again = PathwayStore.open_dir(tmp_path)
+    again = open_dir(tmp_path)
     assert again.replay_report.skipped_corrupt == 1
     assert again.get(b).content == {"n": 2}
     with pytest.raises(NotFound):

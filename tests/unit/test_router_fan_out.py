@@ -47,7 +47,7 @@ def test_a_bad_request_fails_before_any_shard_is_called(settings):
 
 
 def test_a_shard_error_reaches_the_caller_as_the_domain_error(settings):
-    from actors.router import local_router
+    from actors.remote.corpus_router import local_router
     from lakehouse.storage import open_store
     from lakehouse.vectors.registry import make_corpus
 

@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from lakehouse.errors import InvalidInput
 from lakehouse.settings import Settings, is_loopback
 
 
@@ -65,3 +66,52 @@ def test_matrix_and_playbook_knobs_reach_the_matrix_config(monkeypatch):
                 {"matrix_low_confidence_below": 2}):  # fmt: skip
         with pytest.raises(ValidationError):
             Settings(**bad)
+
+
+def test_sections_from_toml_args_and_env(monkeypatch, tmp_path):
+    config = tmp_path / "lakehouse.toml"
+    config.write_text('[embed]\nquantize = "fp32"\n\n[chat]\ntimeout_s = 30\n')
+    monkeypatch.setenv("LAKEHOUSE_CONFIG_FILE", str(config))
+    monkeypatch.setenv("LAKEHOUSE_EMBED_MAX_LENGTH", "128")
+    s = Settings(data_dir=tmp_path / "d", chat={"max_retries": 5})  # the Serve args' shape
+    assert (s.embed.quantize, s.embed.max_length) == ("fp32", 128)
+    assert (s.chat.timeout_s, s.chat.max_retries) == (30.0, 5)
+    assert s.embed.cache_dir == (tmp_path / "d").resolve() / "models"
+
+
+def test_the_shared_ollama_host_feeds_both_sections(monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_OLLAMA_HOST", "http://gpu-1:11434")
+    s = Settings()
+    assert s.embed.ollama_host == s.chat.ollama_host == "http://gpu-1:11434"
+    own = Settings(embed={"ollama_host": "http://gpu-2:11434"})
+    assert own.embed.ollama_host == "http://gpu-2:11434"
+    assert own.chat.ollama_host == "http://gpu-1:11434"
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("LAKEHOUSE_SQL_TIMEOUT", "LAKEHOUSE_SQL_TIMEOUT_S"),
+        ("LAKEHOUSE_EMBED_BATCH", "LAKEHOUSE_EMBED_BATCH_SIZE"),
+        ("LAKEHOUSE_NO_SUCH_THING", None),
+    ],
+)
+def test_unknown_variables_are_refused_at_start(monkeypatch, name, hint):
+    monkeypatch.setenv(name, "1")
+    with pytest.raises(InvalidInput) as caught:
+        Settings()
+    assert name in str(caught.value)
+    if hint:
+        assert f"did you mean {hint}?" in str(caught.value)
+
+
+def test_unknown_keys_in_args_sections_and_toml_are_refused(monkeypatch, tmp_path):
+    with pytest.raises(ValidationError, match="sql_timeout"):
+        Settings(sql_timeout=3)
+    with pytest.raises(ValidationError, match="bogus"):
+        Settings(embed={"bogus": 1})
+    config = tmp_path / "lakehouse.toml"
+    config.write_text("[chat]\ntimeout = 3\n")
+    monkeypatch.setenv("LAKEHOUSE_CONFIG_FILE", str(config))
+    with pytest.raises(ValidationError, match="timeout"):
+        Settings()

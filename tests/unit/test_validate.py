@@ -16,8 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lakehouse.errors import InvalidInput, NotFound, Unavailable
-from lakehouse.staffing import generate_batches
-from lakehouse.validate import (
+from lakehouse.guard import (
     MAX_CANDIDATES,
     InMemoryRoster,
     ParquetRoster,
@@ -25,8 +24,9 @@ from lakehouse.validate import (
     contains_ssn,
     parse_location,
 )
-from lakehouse.validate.roster import IDS_PER_QUERY
-from lakehouse.validate.violations import MAX_VIOLATIONS
+from lakehouse.guard.roster import IDS_PER_QUERY
+from lakehouse.guard.violations import MAX_VIOLATIONS
+from lakehouse.staffing import generate_batches
 
 ROWS = 3_000
 CATEGORIES = {"Schema", "Completeness", "Consistency", "Policy"}

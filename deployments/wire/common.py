@@ -1,41 +1,38 @@
-"""Wire models of the HTTP API (pydantic v2, ``extra="forbid"``, explicit bounds)."""
+"""Wire models shared by several route families: health, objects, catalog, SQL, errors."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from deployments.wire.base import WireModel
 from lakehouse.catalog import Manifest
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class HealthResponse(_Model):
+class HealthResponse(WireModel):
     status: str
     version: str
 
 
-class ObjectInfoResponse(_Model):
+class ObjectInfoResponse(WireModel):
     key: str
     size: int
     etag: str
 
 
-class ObjectListResponse(_Model):
+class ObjectListResponse(WireModel):
     prefix: str
     objects: list[ObjectInfoResponse]
     truncated: bool
 
 
-class ColumnModel(_Model):
+class ColumnModel(WireModel):
     name: str
     type: str
 
 
-class ManifestResponse(_Model):
+class ManifestResponse(WireModel):
     dataset_id: str
     name: str
     fingerprint: str
@@ -54,28 +51,28 @@ class ManifestResponse(_Model):
         return cls.model_validate(data)
 
 
-class DatasetListResponse(_Model):
+class DatasetListResponse(WireModel):
     datasets: list[ManifestResponse]
 
 
-class DatasetDeleteResponse(_Model):
+class DatasetDeleteResponse(WireModel):
     name: str
     deleted: list[str] = Field(description="object keys removed: the manifest, then the Parquet")
     notice: str
 
 
-class SqlRequest(_Model):
+class SqlRequest(WireModel):
     sql: str = Field(min_length=1, max_length=100_000, description="one SELECT or WITH query")
 
 
-class SqlResponse(_Model):
+class SqlResponse(WireModel):
     columns: list[ColumnModel]
     rows: list[list[Any]]
     row_count: int
     truncated: bool = Field(description="true when more rows matched than the row cap")
 
 
-class ErrorResponse(_Model):
+class ErrorResponse(WireModel):
     error: str
     message: str
     details: Any = None

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lakehouse.chat.models import MODEL_PATTERN
+from lakehouse.chat.messages import MODEL_PATTERN
 
 MAX_ITER = 10
 MAX_PROMPT_CHARS = 50_000

@@ -4,9 +4,9 @@
 roster does not hold is never valid.
 """
 
-from lakehouse.validate.fill import parse_location
-from lakehouse.validate.messages import SMS_MAX_CHARS, contains_ssn
-from lakehouse.validate.models import (
+from lakehouse.guard.fill import parse_location
+from lakehouse.guard.messages import SMS_MAX_CHARS, contains_ssn
+from lakehouse.guard.payloads import (
     KINDS,
     MAX_CANDIDATES,
     MAX_TARGET,
@@ -17,9 +17,9 @@ from lakehouse.validate.models import (
     SmsPayload,
     ValidateRequest,
 )
-from lakehouse.validate.roster import InMemoryRoster, ParquetRoster, Roster
-from lakehouse.validate.validator import Validator
-from lakehouse.validate.violations import Verdict, Violation
+from lakehouse.guard.roster import InMemoryRoster, ParquetRoster, Roster
+from lakehouse.guard.validator import Validator
+from lakehouse.guard.violations import Verdict, Violation
 
 __all__ = [
     "KINDS",

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from lakehouse.durable import fsync_dir
 from lakehouse.embed.specs import OnnxModelSpec
 from lakehouse.errors import LakehouseError, StorageError
 
@@ -128,7 +129,7 @@ def _make(spec: OnnxModelSpec, options: ExportOptions, path: Path) -> None:
         side = work / "model.sha256"
         side.write_text(digest + "\n")
         os.replace(side, _sidecar(path))  # last: its presence says the model is complete
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     log.info("exported %s in %.1f s", path.name, time.perf_counter() - started)
@@ -201,14 +202,6 @@ def _sha256(path: Path, fsync: bool = False) -> str:
         if fsync:
             os.fsync(fh.fileno())
         return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextmanager

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from lakehouse.validate.models import PlaybookPayload
-from lakehouse.validate.violations import Violation, completeness, consistency, schema
+from lakehouse.guard.payloads import PlaybookPayload
+from lakehouse.guard.violations import Violation, completeness, consistency, schema
 
 PREFIX = "fill:"
 # A playbook may endorse a bench twice the size of the fill, no more: beyond that it is a

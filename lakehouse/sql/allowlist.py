@@ -57,7 +57,7 @@ _SYSTEM_PREFIXES = ("duckdb_", "pragma_", "pg_", "sqlite_", "read_", "parquet_")
 _LAMBDA_OR_INTERNAL = re.compile(r"^[!~]|__")
 
 
-class QueryGuard:
+class QueryAllowlist:
     """Checks one statement's parse tree against the names the caller may use."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:

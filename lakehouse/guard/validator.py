@@ -8,18 +8,18 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lakehouse.errors import InvalidInput, Unavailable
-from lakehouse.validate.fill import check_fill
-from lakehouse.validate.messages import check_email, check_sms
-from lakehouse.validate.models import (
+from lakehouse.guard.fill import check_fill
+from lakehouse.guard.messages import check_email, check_sms
+from lakehouse.guard.payloads import (
     KINDS,
     EmailPayload,
     FillPayload,
     PlaybookPayload,
     SmsPayload,
 )
-from lakehouse.validate.playbook import check_playbook
-from lakehouse.validate.roster import Roster
-from lakehouse.validate.violations import Verdict, Violation, capped, schema
+from lakehouse.guard.playbook_entry import check_playbook
+from lakehouse.guard.roster import Roster
+from lakehouse.guard.violations import Verdict, Violation, capped, schema
 
 _MODELS: dict[str, type[BaseModel]] = {
     "fill": FillPayload,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from lakehouse.validate.models import FillPayload
-from lakehouse.validate.roster import Roster
-from lakehouse.validate.violations import Violation, completeness, consistency
+from lakehouse.guard.payloads import FillPayload
+from lakehouse.guard.roster import Roster
+from lakehouse.guard.violations import Violation, completeness, consistency
 
 
 def check_fill(fill: FillPayload, roster: Roster) -> tuple[list[Violation], bool]:

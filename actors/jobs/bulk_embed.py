@@ -1,13 +1,17 @@
 """Bulk embedding: a catalog dataset's rows → text → vectors → the corpus's shard actors.
 
-    python -m lakehouse.jobs.bulk_embed --dataset workers --corpus workers
-    ray job submit --working-dir . -- python -m lakehouse.jobs.bulk_embed --dataset workers
+    python -m actors.jobs.bulk_embed --dataset workers --corpus workers
+    ray job submit --working-dir . -- python -m actors.jobs.bulk_embed --dataset workers
 
-Ray Data reads the dataset's Parquet, a class UDF skips rows whose ids are already indexed
-(so a re-run is idempotent and a killed job resumes where it stopped), a class UDF embeds
-(``--concurrency`` embedders of ``--batch-size`` rows, ``--num-gpus`` each when configured),
-and a class UDF writes the vectors to the shard actors in batches. Ray Data shows the
-progress bar; a summary (rows, seconds, rows/s) closes the run.
+The corpus's profile (``lakehouse.vectors.profile``) says which column is the id, how the
+text columns are joined into the embedded text and which columns are kept as metadata: the
+existing corpus's, else ``--id-column`` / ``--text-template`` / ``--metadata-columns``, else
+the staffing profile. Every column it names is checked against the dataset before anything
+is created. Ray Data reads the dataset's Parquet, a class UDF skips rows whose ids are
+already indexed (so a re-run is idempotent and a killed job resumes where it stopped), a
+class UDF embeds (``--concurrency`` embedders of ``--batch-size`` rows, ``--num-gpus`` each
+when configured), and a class UDF writes the vectors to the shard actors in batches. Ray
+Data shows the progress bar; a summary (rows, seconds, rows/s) closes the run.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import argparse
 import asyncio
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,34 +28,24 @@ import ray
 from ray.data import ActorPoolStrategy
 
 from actors import NAMESPACE
-from actors.catalog import catalog_actor
-from actors.facade import Facade
-from actors.router import CorpusRouter
-from actors.vectors import registry_actor, shard_actor
+from actors.remote.corpus_router import remote_router
+from actors.services import build_services
 from lakehouse.embed import EmbedConfig, open_embedder
 from lakehouse.embed.onnx_embedder import usable_cores
-from lakehouse.errors import InvalidInput
+from lakehouse.errors import Conflict, NotFound
 from lakehouse.settings import Settings
-from lakehouse.storage import open_store
-from lakehouse.vectors.registry import make_corpus
-
-META_COLUMNS = ("role", "city", "state", "shift", "available", "years_experience", "rating")
-TEXT_COLUMNS = ("role", "skills", "certifications", "resume")
-
-
-def row_text(row: dict[str, Any]) -> str:
-    """The text a worker profile is embedded as."""
-    return (
-        f"{row.get('role', '')}. Skills: {row.get('skills', '')}. "
-        f"Certifications: {row.get('certifications', '')}. {row.get('resume', '')}"
-    )
+from lakehouse.vectors.profile import STAFFING, CorpusProfile
+from lakehouse.vectors.registry import Corpus, make_corpus
 
 
 @dataclass
 class JobArgs:
     dataset: str = "workers"
     corpus: str = "workers"
-    id_column: str = "worker_id"
+    # the profile of a new corpus (None: the staffing profile's); an existing corpus keeps its own
+    id_column: str | None = None
+    text_template: str | None = None
+    metadata_columns: str | None = None  # comma-separated
     shards: int = 2
     batch_size: int = 64
     concurrency: int = 1
@@ -66,17 +60,15 @@ class JobArgs:
 class _RouterUser:
     def __init__(self, settings: Settings) -> None:
         self.loop = asyncio.new_event_loop()
-        self.router = CorpusRouter(
-            Facade(registry_actor(settings)), lambda c, i: Facade(shard_actor(settings, c, i))
-        )
+        self.router = remote_router(settings)
 
 
 class SkipIndexed(_RouterUser):
     """Drops rows whose id the corpus already holds."""
 
-    def __init__(self, settings: Settings, corpus: str, id_column: str) -> None:
+    def __init__(self, settings: Settings, corpus: str, profile: CorpusProfile) -> None:
         super().__init__(settings)
-        self.corpus, self.id_column = corpus, id_column
+        self.corpus, self.id_column = corpus, profile.id_column
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ids = [str(i) for i in batch[self.id_column]]
@@ -88,30 +80,34 @@ class SkipIndexed(_RouterUser):
 class Embed:
     """Row batches → ``vector`` column (one embedder per UDF instance)."""
 
-    def __init__(self, config: EmbedConfig) -> None:
+    def __init__(self, config: EmbedConfig, profile: CorpusProfile) -> None:
         self.embedder = open_embedder(config)
+        self.profile = profile
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [
             dict(zip(batch, values, strict=True)) for values in zip(*batch.values(), strict=True)
         ]
-        vectors = self.embedder.embed_documents([row_text(r) for r in rows])
+        vectors = self.embedder.embed_documents([self.profile.row_text(r) for r in rows])
         # pass on only what the writer needs: the long text columns stay behind
-        kept = {c: v for c, v in batch.items() if c not in TEXT_COLUMNS or c in META_COLUMNS}
+        keep = {self.profile.id_column, *self.profile.metadata_columns}
+        kept = {c: v for c, v in batch.items() if c in keep}
         return {**kept, "vector": np.asarray(vectors, dtype=np.float32)}
 
 
 class Write(_RouterUser):
     """Vectors and metadata → the shard actors; returns how many rows were written."""
 
-    def __init__(self, settings: Settings, corpus: str, id_column: str) -> None:
+    def __init__(self, settings: Settings, corpus: str, profile: CorpusProfile) -> None:
         super().__init__(settings)
-        self.corpus, self.id_column = corpus, id_column
+        self.corpus, self.id_column = corpus, profile.id_column
+        self.meta_columns = profile.metadata_columns
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ids = [str(i) for i in batch[self.id_column]]
         meta = [
-            {c: _plain(batch[c][i]) for c in META_COLUMNS if c in batch} for i in range(len(ids))
+            {c: _plain(batch[c][i]) for c in self.meta_columns if c in batch}
+            for i in range(len(ids))
         ]
         if ids:
             self.loop.run_until_complete(self.router.add(self.corpus, ids, batch["vector"], meta))
@@ -119,21 +115,30 @@ class Write(_RouterUser):
 
 
 def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | None = None) -> dict:
-    """Run the job on the connected Ray cluster; returns the summary."""
+    """Run the job on the connected Ray cluster; returns the summary.
+
+    Raises:
+        NotFound: the dataset is not in the catalog.
+        InvalidInput: the profile names a column the dataset lacks, or no text column.
+        Conflict: the corpus exists with another profile or width.
+    """
     settings = settings or Settings()
-    embed = embed or EmbedConfig.from_env(cache_dir=settings.data_dir.resolve() / "models")
+    embed = embed or settings.embed
     started = time.perf_counter()
-    manifest = ray.get(catalog_actor(settings).get.remote(args.dataset))
-    path = str(open_store(settings).local_path(manifest.object_key))
-    present = {c.name for c in manifest.columns}
-    if args.id_column not in present:  # before anything is created
-        raise InvalidInput(f"dataset {args.dataset!r} has no column {args.id_column!r}")
+    services = build_services(settings, "ray")
+    manifest = services.catalog.call_sync("get", args.dataset)
+    existing = _existing(services.vectors.registry, args.corpus)
+    profile = _profile(args, existing)
+    profile.check_columns([c.name for c in manifest.columns], args.dataset)  # before anything
+    path = str(services.store.local_path(manifest.object_key))
     if embed.threads is None and args.concurrency > 1:  # the embedders share the cores
         embed = embed.model_copy(update={"threads": max(1, usable_cores() // args.concurrency)})
     dim = open_embedder(embed).dim  # also exports the model once, before the workers start
-    corpus = make_corpus(args.corpus, dim, "cosine", args.shards)
-    ray.get(registry_actor(settings).create.remote(corpus))
-    wanted = [args.id_column, *TEXT_COLUMNS, *META_COLUMNS]
+    if existing is None:
+        corpus = make_corpus(args.corpus, dim, "cosine", args.shards, profile=profile)
+        asyncio.run(services.vectors.registry.create(corpus))
+    elif existing.dim != dim:
+        raise Conflict(f"corpus {args.corpus!r} holds {existing.dim}-d vectors, not {dim}-d")
     context = ray.data.DataContext.get_current()
     default_block = context.target_max_block_size
     # Ray Data's default (128 MiB) blocks hold ~80k embedded rows: the writes, the progress
@@ -141,8 +146,7 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
     # created with, so the default is put back right after.
     context.target_max_block_size = args.block_mib * 1024 * 1024
     try:
-        columns = [c for c in dict.fromkeys(wanted) if c in present]
-        ds = _pipeline(args, path, columns, settings, embed)
+        ds = _pipeline(args, path, profile, settings, embed)
     finally:
         context.target_max_block_size = default_block
     total = min(args.limit or manifest.row_count, manifest.row_count)
@@ -159,13 +163,40 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
     }
 
 
+def _existing(registry: Any, name: str) -> Corpus | None:
+    try:
+        return asyncio.run(registry.get(name))
+    except NotFound:
+        return None
+
+
+def _profile(args: JobArgs, existing: Corpus | None) -> CorpusProfile:
+    """The existing corpus's profile, else one from the arguments over the staffing one."""
+    given = {
+        "id_column": args.id_column,
+        "text_template": args.text_template,
+        "metadata_columns": None
+        if args.metadata_columns is None
+        else tuple(c.strip() for c in args.metadata_columns.split(",") if c.strip()),
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if existing is not None:
+        own = existing.profile
+        if any(getattr(own, k) != v for k, v in given.items()):
+            raise Conflict(f"corpus {args.corpus!r} exists with another profile: {own.to_dict()}")
+        if own.dataset not in (None, args.dataset):
+            raise Conflict(f"corpus {args.corpus!r} is built from dataset {own.dataset!r}")
+        return own
+    return replace(STAFFING, **given, dataset=args.dataset).check()
+
+
 def _pipeline(
-    args: JobArgs, path: str, columns: list[str], settings: Settings, embed: EmbedConfig
+    args: JobArgs, path: str, profile: CorpusProfile, settings: Settings, embed: EmbedConfig
 ) -> ray.data.Dataset:
-    ds = ray.data.read_parquet(path, columns=columns)
+    ds = ray.data.read_parquet(path, columns=list(profile.columns))
     if args.limit:
         ds = ds.limit(args.limit)
-    router_args = (settings, args.corpus, args.id_column)
+    router_args = (settings, args.corpus, profile)
     # the skip and write stages only wait on shard actors: a sliver of CPU each, so the
     # embedders get the cores (three whole-CPU stages would deadlock a 2-core machine)
     writes = {
@@ -182,7 +213,7 @@ def _pipeline(
     ds = ds.map_batches(SkipIndexed, fn_constructor_args=router_args, **writes)
     ds = ds.map_batches(
         Embed,
-        fn_constructor_args=(embed,),
+        fn_constructor_args=(embed, profile),
         batch_size=args.batch_size,
         batch_format="numpy",
         compute=ActorPoolStrategy(size=args.concurrency),
@@ -214,10 +245,13 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+_NONE_DEFAULT_TYPES = {"id_column": str, "text_template": str, "metadata_columns": str}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Embed a catalog dataset into a corpus")
     for name, default in asdict(JobArgs()).items():
-        kind = type(default) if default is not None else int
+        kind = type(default) if default is not None else _NONE_DEFAULT_TYPES.get(name, int)
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
     args = JobArgs(**vars(parser.parse_args(argv)))
     if not ray.is_initialized():

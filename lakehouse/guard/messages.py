@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from lakehouse.validate.models import EmailPayload, SmsPayload
-from lakehouse.validate.violations import Violation, completeness, policy, schema
+from lakehouse.guard.payloads import EmailPayload, SmsPayload
+from lakehouse.guard.violations import Violation, completeness, policy, schema
 
 SMS_MAX_CHARS = 160
 

@@ -1,7 +1,10 @@
 """The corpus router: ids hash to shards; a search fans out to every shard at once.
 
-Used by each Serve replica (no state beyond handle caches). Writes are validated here in
-full before any shard is called, so a bad batch never reaches one shard and not another.
+Used by each Serve replica, the bulk job and the tests (no state beyond handle caches and
+the generations it has seen). Writes are validated here in full before any shard is
+called, so a bad batch never reaches one shard and not another. Every search answer
+carries its corpus's generation (``lakehouse.vectors.api``), which the router remembers, so
+a cache above can tell whether an answer is still current without searching again.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from actors.facade import LATE, Facade, settle
-from lakehouse.errors import Unavailable
-from lakehouse.vectors import validate as check
+from actors.remote.clients import RegistryClient, ShardClient
+from actors.remote.facade import LATE, settle
+from lakehouse.errors import NotFound, Unavailable
+from lakehouse.settings import Settings
+from lakehouse.storage import ObjectStore
+from lakehouse.vectors import checks as check
+from lakehouse.vectors.api import ABSENT, CorpusRegistryApi, Generation, SearchRequest
 from lakehouse.vectors.filters import compile_filter
 from lakehouse.vectors.registry import Corpus
 
-ShardOpener = Callable[[Corpus, int], Facade]
-SearchRequest = tuple[str, Any, int, dict[str, Any]]  # corpus, vector, k, options
+ShardOpener = Callable[[Corpus, int], ShardClient]
+GENERATION_TIMEOUT_S = 2.0
 
 
 def shard_of(item: str, shards: int) -> int:
@@ -32,12 +39,15 @@ def shard_of(item: str, shards: int) -> int:
 class CorpusRouter:
     """Adds, deletes and searches over all shards of a corpus."""
 
-    def __init__(self, registry: Facade, open_shard: ShardOpener, max_batch: int = 10_000) -> None:
+    def __init__(
+        self, registry: CorpusRegistryApi, open_shard: ShardOpener, max_batch: int = 10_000
+    ) -> None:
         self.registry = registry
         self.open_shard = open_shard
         self.max_batch = max_batch
         self._corpora: dict[str, Corpus] = {}
-        self._shards: dict[tuple[str, int], Facade] = {}
+        self._shards: dict[tuple[str, int], ShardClient] = {}
+        self._seen: dict[str, tuple[Generation, float]] = {}  # generation, when learned
         self.on_forget: Callable[[str], Any] = lambda name: None
 
     async def corpus(self, name: str, fresh: bool = False) -> Corpus:
@@ -47,6 +57,7 @@ class CorpusRouter:
 
     def forget(self, name: str) -> None:
         self._corpora.pop(name, None)
+        self._seen.pop(name, None)
         self.on_forget(name)
         for key in [k for k in self._shards if k[0] == name]:
             del self._shards[key]
@@ -64,7 +75,10 @@ class CorpusRouter:
                 continue
             part_ids, part_meta = [ids[i] for i in rows], [meta[i] for i in rows]
             calls.append(self._call(corpus, shard, "add", part_ids, array[rows], part_meta))
-        return sum(await asyncio.gather(*calls))
+        try:
+            return sum(await asyncio.gather(*calls))
+        finally:  # even a failed add may have reached some shards
+            self._seen.pop(name, None)
 
     async def delete(self, name: str, ids: list[str]) -> int:
         corpus = await self.corpus(name)
@@ -73,7 +87,10 @@ class CorpusRouter:
         calls = [
             self._call(corpus, s, "delete", [ids[i] for i in rows]) for s, rows in groups.items()
         ]
-        return sum(await asyncio.gather(*calls))
+        try:
+            return sum(await asyncio.gather(*calls))
+        finally:
+            self._seen.pop(name, None)
 
     async def contains(self, name: str, ids: list[str]) -> list[bool]:
         corpus = await self.corpus(name)
@@ -102,7 +119,7 @@ class CorpusRouter:
         Each request is ``(corpus, vector, k, options)``; all are checked before any shard
         is called. Every shard call is started before any is waited for, and all are
         waited for together. A corpus whose shards did not all answer within ``timeout_s``
-        (None: no deadline) gets None; the others get ``{"hits", "complete"}``.
+        (None: no deadline) gets None; the others get ``{"hits", "complete", "generation"}``.
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         plans = [await self._plan(*request) for request in requests]
@@ -114,7 +131,44 @@ class CorpusRouter:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 plan = await self._plan(*request)
                 parts = (await self._run_plans([plan], left))[0]
-            out.append(_merge(parts, request[2]))
+            merged = _merge(parts, request[2])
+            if merged is not None:
+                self._seen[plan[0].name] = (merged["generation"], time.monotonic())
+            out.append(merged)
+        return out
+
+    async def generations(
+        self, names: Sequence[str], max_age_s: float
+    ) -> dict[str, Generation | None]:
+        """Each corpus's generation: as last seen if at most ``max_age_s`` old, else asked
+        of every shard at once. None where a shard did not answer (unknown)."""
+        now = time.monotonic()
+        out: dict[str, Generation | None] = {}
+        stale: list[Corpus] = []
+        for name in dict.fromkeys(names):
+            seen = self._seen.get(name)
+            if seen is not None and now - seen[1] <= max_age_s:
+                out[name] = seen[0]
+                continue
+            try:
+                stale.append(await self.corpus(name))
+            except NotFound:
+                out[name] = ABSENT
+        if stale:
+            out.update(await self._ask_generations(stale))
+        return out
+
+    async def _ask_generations(self, corpora: list[Corpus]) -> dict[str, Generation | None]:
+        calls = [self._shard(c, s).submit("generation") for c in corpora for s in range(c.shards)]
+        answers = iter(await settle(calls, GENERATION_TIMEOUT_S))
+        out: dict[str, Generation | None] = {}
+        for corpus in corpora:
+            parts = [next(answers) for _ in range(corpus.shards)]
+            if any(p is LATE or isinstance(p, BaseException) for p in parts):
+                out[corpus.name] = None
+                continue
+            out[corpus.name] = tuple(parts)
+            self._seen[corpus.name] = (out[corpus.name], time.monotonic())
         return out
 
     async def _plan(self, name: str, vector: Any, k: int, options: dict[str, Any]) -> tuple:
@@ -161,7 +215,7 @@ class CorpusRouter:
         self.forget(name)
         await self.corpus(name, fresh=True)
 
-    def _shard(self, corpus: Corpus, index: int) -> Facade:
+    def _shard(self, corpus: Corpus, index: int) -> ShardClient:
         key = (corpus.name, index)
         if key not in self._shards:
             self._shards[key] = self.open_shard(corpus, index)
@@ -176,7 +230,11 @@ def _merge(parts: list[Any], k: int) -> dict[str, Any] | None:
         if isinstance(part, BaseException):
             raise part
     hits = sorted((h for p in parts for h in p["hits"]), key=lambda h: -h["score"])[:k]
-    return {"hits": hits, "complete": len(hits) == k}
+    return {
+        "hits": hits,
+        "complete": len(hits) == k,
+        "generation": tuple(p["generation"] for p in parts),
+    }
 
 
 def _split(ids: list[str], shards: int) -> dict[int, np.ndarray]:
@@ -186,20 +244,29 @@ def _split(ids: list[str], shards: int) -> dict[int, np.ndarray]:
     return {s: np.asarray(rows) for s, rows in groups.items()}
 
 
-def local_router(settings: Any, store: Any) -> CorpusRouter:
+def local_router(settings: Settings, store: ObjectStore) -> CorpusRouter:
     """A router over in-process shards (one object per shard, kept for the process)."""
     from actors.vectors import ShardActor
     from lakehouse.vectors.registry import CorpusRegistry
 
-    shards: dict[tuple[str, int], Facade] = {}
+    shards: dict[tuple[str, int], ShardClient] = {}
 
-    def open_shard(corpus: Corpus, index: int) -> Facade:
+    def open_shard(corpus: Corpus, index: int) -> ShardClient:
         key = (corpus.name, index)
         if key not in shards:
-            shards[key] = Facade(ShardActor(settings, corpus, index))
+            shards[key] = ShardClient(ShardActor(settings, corpus, index))
         return shards[key]
 
-    registry = Facade(CorpusRegistry(store))
-    router = CorpusRouter(registry, open_shard)
+    router = CorpusRouter(RegistryClient(CorpusRegistry(store)), open_shard)
     router.on_forget = lambda name: [shards.pop(k) for k in list(shards) if k[0] == name]
     return router
+
+
+def remote_router(settings: Settings) -> CorpusRouter:
+    """A router over the corpus registry actor and the shard actors."""
+    from actors.vectors import registry_actor, shard_actor
+
+    return CorpusRouter(
+        RegistryClient(registry_actor(settings)),
+        lambda corpus, index: ShardClient(shard_actor(settings, corpus, index)),
+    )
