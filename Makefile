@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ROWS   ?= 20000
 EMBED_ROWS ?= 5000
 
-.PHONY: bench-500k run test lint format bench clean
+.PHONY: bench-500k run test lint format bench clean load soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# the multi-scenario load harness against a running `make run` (LOAD_S seconds, 50 clients)
+LOAD_S ?= 300
+load: $(VENV)/.dev
+	$(BIN)/python -m bench.multitier --url http://127.0.0.1:8000 --clients 50 --duration $(LOAD_S)
+
+soak: $(VENV)/.dev
+	$(BIN)/python -m bench.multitier --url http://127.0.0.1:8000 --clients 50 --duration 600 --soak
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
