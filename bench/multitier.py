@@ -245,8 +245,9 @@ def main() -> None:
     parser.add_argument("--soak", action="store_true", help="sample RSS of every process")
     parser.add_argument("--soak-every-s", type=float, default=10.0)
     parser.add_argument("--out", default="", help="JSON path (default bench/results/...)")
+    parser.add_argument("--note", default="", help="what ran: kept in the JSON")
     args = parser.parse_args()
-    result = asyncio.run(run(args))
+    result = {"note": args.note, **asyncio.run(run(args))}
     name = "multitier-soak.json" if args.soak else "multitier.json"
     path = Path(args.out) if args.out else RESULTS / name
     path.parent.mkdir(parents=True, exist_ok=True)
