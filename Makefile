@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ROWS   ?= 20000
 EMBED_ROWS ?= 5000
 
-.PHONY: bench-500k run test lint format bench clean load soak
+.PHONY: bench-500k run test lint format bench clean load chromium console-screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,18 +24,18 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/python -m deployments.demo --rows $(ROWS) --embed-rows $(EMBED_ROWS)
 
-test: $(VENV)/.dev
+# the console tests drive Debian's chromium (no browser download at run time)
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: $(VENV)/.dev chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
-# the multi-scenario load harness against a running `make run` (LOAD_S seconds, 50 clients)
-LOAD_S ?= 300
-load: $(VENV)/.dev
-	$(BIN)/python -m bench.multitier --url http://127.0.0.1:8000 --clients 50 --duration $(LOAD_S)
-
-soak: $(VENV)/.dev
-	$(BIN)/python -m bench.multitier --url http://127.0.0.1:8000 --clients 50 --duration 600 --soak
+# the PNGs in docs/console/, taken by the console tests in headless chromium
+console-screenshots: $(VENV)/.dev chromium
+	LAKEHOUSE_CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -q tests/api/test_console.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -45,7 +45,7 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Chroma, the comparison baseline of bench/vectors.py, lives in its own venv: it wants
+# Chroma, the baseline of bench/vectors.py and bench/peers.py, lives in its own venv: it wants
 # versions of shared packages (python-dateutil 4) that botocore does not accept.
 .venv-chroma/bin/python:
 	$(PYTHON) -m venv .venv-chroma
@@ -62,6 +62,12 @@ bench: $(VENV)/.dev .venv-chroma/bin/python
 	$(BIN)/python bench/matrix.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/pathway.py
+	$(BIN)/python bench/peers.py
+
+# the multi-scenario load harness: 100k profiles, 50 clients, 5 minutes (issue 15);
+# LOAD_ARGS="--kill-every 30" kills shard actors meanwhile, "--seconds 600 --soak" is the soak
+load: $(VENV)/.dev
+	$(BIN)/python bench/multitier.py $(LOAD_ARGS)
 
 # the full 500k CSV -> Parquet -> embed -> index pipeline (about 25 minutes on 2 cores)
 bench-500k: $(VENV)/.dev

@@ -1,18 +1,17 @@
-"""The multi-scenario load harness (issue 15): six weighted staffing scenarios over HTTP.
+"""The multi-scenario load harness (issue 15): six weighted scenarios over HTTP, through the
+project's own client, at many concurrent clients.
 
-    python -m bench.multitier --url http://127.0.0.1:8000 --clients 50 --duration 300
-    python -m bench.multitier --duration 600 --soak     # + RSS of every project process
+    .venv/bin/python bench/multitier.py                        # 100k profiles, 50 clients, 5 min
+    .venv/bin/python bench/multitier.py --kill-every 30        # ... while shard actors are killed
+    .venv/bin/python bench/multitier.py --seconds 600 --soak   # RSS of every process, per minute
+    .venv/bin/python bench/multitier.py --rows 5000 --seconds 30 --clients 8   # a quick look
 
-Scenarios (weights as in the system this reimplements, which measured 438 scenarios/s at 0%
-failures): 35% cold search + email draft validated, 15% surge fill (search, propose,
-fill-validate, record the outcome), 15% profile swap (search, then again with the first
-answer's ids excluded, checked disjoint), 15% repeat query x5 (the cache), 10% SMS validate
-(a phone number must pass the SSN guard), 10% playbook record then replay with
-``use_playbook``. Each scenario checks its answers; a wrong answer is a failure like a 5xx.
-Per scenario: count, p50/p99 ms, failures and the first error; JSON to bench/results/.
-``--soak`` samples the RSS of every Ray/Serve/HAProxy process and reports growth after the
-first fifth of the run (the warm-up). Needs a running service with the roster ingested and
-embedded into ``--corpus`` (``make run`` does both).
+It starts its own local Ray and Serve app (HAProxy ingress) on a free port, generates and
+ingests the roster, embeds it with the bulk job (2 shards), then runs the scenarios
+(``bench/load_scenarios.py``). Per scenario: count, p50/p99, failures with the first error;
+overall scenarios/s. With ``--kill-every`` a shard actor is killed that often; 503s the
+client retried through are counted apart, and afterwards every acknowledged playbook record
+must still be in its corpus. Writes ``bench/results/multitier[-kill|-soak].json``.
 """
 
 from __future__ import annotations
@@ -21,239 +20,211 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
+import shutil
+import socket
+import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
+import psutil
 
-QUERIES = [
-    "forklift driver for night shift at a distribution center",
-    "registered nurse to administer medications",
-    "line cook with grill experience",
-    "warehouse associate who can lift 50 pounds",
-    "certified nursing assistant for weekend shifts",
-    "electrician with commercial wiring experience",
-    "customer service representative bilingual spanish",
-    "welder with MIG certification",
-    "delivery driver with clean record",
-    "dishwasher for a busy restaurant",
-]
-RESULTS = Path(__file__).parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_scenarios import SCENARIOS, ScenarioFailed  # noqa: E402
+
+from lakehouse.client import AsyncClient, Client, Unavailable  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WORK = Path("data/bench-multitier").resolve()
+WARMUP_S = 60.0
 
 
-class Failed(Exception):
-    """A scenario's answer was wrong (or an error status)."""
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-class Session:
-    """One client's view of the service: a shared HTTP connection pool and the corpus."""
+def setup(rows: int) -> tuple[str, object]:
+    """Ray + Serve on a free port, the roster ingested and embedded; returns (url, settings)."""
+    from deployments.launch import serve_environment
 
-    def __init__(self, http: httpx.AsyncClient, corpus: str, rng: random.Random) -> None:
-        self.http, self.corpus, self.rng = http, corpus, rng
+    serve_environment()
+    from actors.jobs.bulk_embed import JobArgs, run
+    from deployments.launch import start
+    from lakehouse.settings import Settings
+    from lakehouse.staffing import write_csv
 
-    async def call(self, method: str, path: str, body: Any = None, ok=(200, 201)) -> Any:
-        resp = await self.http.request(method, path, json=body)
-        if resp.status_code not in ok:
-            raise Failed(f"{method} {path} -> {resp.status_code}: {resp.text[:160]}")
-        return resp.json()
-
-    async def search(self, query: str, **extra: Any) -> list[dict]:
-        body = {"query": query, "corpora": [{"name": self.corpus}], "k": 10, **extra}
-        hits = (await self.call("POST", "/v1/matrix/search", body))["hits"]
-        if not hits:
-            raise Failed(f"no hits for {query!r}")
-        return hits
-
-    def query(self) -> str:
-        return f"{self.rng.choice(QUERIES)} #{self.rng.randrange(10**6)}"  # cold: not cached
-
-
-async def cold_search_email(s: Session) -> None:
-    hit = (await s.search(s.query()))[0]
-    draft = {"to": "recruiter@example.com", "subject": "Candidate for your opening",
-             "body": f"We recommend worker {hit['id']} for the role."}  # fmt: skip
-    verdict = await s.call("POST", "/v1/validate", {"kind": "email", "payload": draft})
-    if not verdict["valid"]:
-        raise Failed(f"a clean email draft was refused: {verdict['errors']}")
+    shutil.rmtree(WORK, ignore_errors=True)
+    overrides = {"data_dir": str(WORK), "port": free_port()}
+    settings = Settings(**overrides)
+    csv = WORK / "workers.csv"
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(csv, rows)
+    url = start(overrides, num_cpus=2).url
+    with Client(url, timeout_s=600) as client:
+        client.ingest.csv("workers", csv)
+    started = time.perf_counter()
+    summary = run(JobArgs(dataset="workers", corpus="workers", shards=2), settings)
+    print(f"embedded {summary['rows_embedded']} rows in {time.perf_counter() - started:.0f} s")
+    return url, settings
 
 
-async def surge_fill(s: Session) -> None:
-    hits = await s.search(s.query())
-    lead = hits[0].get("metadata") or {}
-    same = [h for h in hits if (h.get("metadata") or {}).get("role") == lead.get("role")]
-    fill = {"role": lead.get("role", ""), "target_count": 1,
-            "location": f"{lead.get('city', '')}, {lead.get('state', '')}",
-            "candidates": [{"worker_id": h["id"]} for h in same[:1]]}  # fmt: skip
-    resp = await s.http.post("/v1/validate", json={"kind": "fill", "payload": fill})
-    if resp.status_code not in (200, 422):
-        raise Failed(f"fill validate -> {resp.status_code}: {resp.text[:160]}")
-    outcome = "success" if resp.json()["valid"] else "failure"
-    record = {"query": "surge " + s.rng.choice(QUERIES), "ids": [same[0]["id"]], "outcome": outcome}
-    await s.call("POST", "/v1/matrix/playbooks/record", record)
+class Tally:
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {name: [] for name in SCENARIOS}
+        self.failures: dict[str, int] = dict.fromkeys(SCENARIOS, 0)
+        self.unavailable: dict[str, int] = dict.fromkeys(SCENARIOS, 0)  # 503 after retries
+        self.first_error: dict[str, str] = {}
+        self.records: list[str] = []
 
-
-async def profile_swap(s: Session) -> None:
-    query = s.query()
-    first = {h["id"] for h in await s.search(query)}
-    second = {h["id"] for h in await s.search(query, exclude_ids=sorted(first))}
-    if first & second:
-        raise Failed(f"exclude_ids ignored: {sorted(first & second)[:3]}")
-
-
-async def repeat_query(s: Session) -> None:
-    query = s.rng.choice(QUERIES)  # a warm one: the repeat cache answers
-    answers = [[h["id"] for h in await s.search(query)] for _ in range(5)]
-    if any(a != answers[0] for a in answers):
-        raise Failed("the same query answered differently within one scenario")
-
-
-async def sms_validate(s: Session) -> None:
-    sms = {"to": f"+1555{s.rng.randrange(10**7):07d}",
-           "body": f"Shift confirmed. Call us at 555-{s.rng.randrange(10**3):03d}-0100."}  # fmt: skip
-    verdict = await s.call("POST", "/v1/validate", {"kind": "sms", "payload": sms}, ok=(200, 422))
-    if not verdict["valid"]:
-        raise Failed(f"a phone number tripped the SSN guard: {verdict['errors']}")
-
-
-async def playbook_replay(s: Session) -> None:
-    query = "playbook " + s.rng.choice(QUERIES)
-    target = (await s.search(query))[-1]["id"]
-    await s.call("POST", "/v1/matrix/playbooks/record",
-                 {"query": query, "ids": [target], "outcome": "success"})  # fmt: skip
-    await s.search(query, use_playbook=True)
-
-
-SCENARIOS: dict[str, tuple[int, Callable[[Session], Awaitable[None]]]] = {
-    "cold_search_email": (35, cold_search_email),
-    "surge_fill": (15, surge_fill),
-    "profile_swap": (15, profile_swap),
-    "repeat_query_x5": (15, repeat_query),
-    "sms_validate": (10, sms_validate),
-    "playbook_replay": (10, playbook_replay),
-}
-
-
-async def client_loop(s: Session, deadline: float, stats: dict[str, dict]) -> None:
-    names = list(SCENARIOS)
-    weights = [SCENARIOS[n][0] for n in names]
-    while time.monotonic() < deadline:
-        name = s.rng.choices(names, weights)[0]
-        entry = stats[name]
-        started = time.perf_counter()
-        try:
-            await SCENARIOS[name][1](s)
-            entry["latencies"].append(time.perf_counter() - started)
-        except Exception as exc:  # a wrong answer, an error status, a dropped connection
-            entry["failures"] += 1
-            entry["first_error"] = entry["first_error"] or f"{type(exc).__name__}: {exc}"[:300]
-
-
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    stats = {n: {"latencies": [], "failures": 0, "first_error": None} for n in SCENARIOS}
-    headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    sampler = RssSampler(args.soak_every_s) if args.soak else None
-    async with httpx.AsyncClient(
-        base_url=args.url, headers=headers, timeout=60, limits=limits
-    ) as http:
-        await Session(http, args.corpus, random.Random(0)).search(QUERIES[0])  # reachable?
-        started = time.monotonic()
-        deadline = started + args.duration
-        tasks = [client_loop(Session(http, args.corpus, random.Random(i)), deadline, stats)
-                 for i in range(args.clients)]  # fmt: skip
-        if sampler:
-            tasks.append(sampler.loop(deadline))
-        await asyncio.gather(*tasks)
-        elapsed = time.monotonic() - started
-    return summarise(stats, elapsed, args, sampler)
-
-
-def summarise(stats: dict, elapsed: float, args: argparse.Namespace, sampler) -> dict[str, Any]:
-    scenarios = {}
-    for name, entry in stats.items():
-        lat = sorted(entry["latencies"])
-        scenarios[name] = {
-            "count": len(lat) + entry["failures"],
-            "p50_ms": round(statistics.median(lat) * 1000, 1) if lat else None,
-            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)
-            if lat
-            else None,
-            "failures": entry["failures"],
-            "first_error": entry["first_error"],
-        }
-    total = sum(s["count"] for s in scenarios.values())
-    failures = sum(s["failures"] for s in scenarios.values())
-    out = {
-        "url": args.url, "clients": args.clients, "duration_s": round(elapsed, 1),
-        "scenarios_per_s": round(total / elapsed, 1), "total": total, "failures": failures,
-        "failure_rate": round(failures / total, 4) if total else None,
-        "target": {"scenarios_per_s": 438, "failure_rate": 0.0, "source": "the Go system"},
-        "scenarios": scenarios,
-    }  # fmt: skip
-    if sampler:
-        out["rss"] = sampler.report()
-    return out
-
-
-class RssSampler:
-    """RSS of every Ray, Serve and HAProxy process on this machine, sampled during the run."""
-
-    MARKERS = ("ray::", "raylet", "gcs_server", "haproxy", "lakehouse", "dashboard")
-
-    def __init__(self, every_s: float) -> None:
-        self.every_s = every_s
-        self.samples: dict[str, list[int]] = {}
-
-    async def loop(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            self.sample()
-            await asyncio.sleep(self.every_s)
-        self.sample()
-
-    def sample(self) -> None:
-        import psutil
-
-        for proc in psutil.process_iter(["pid", "name", "cmdline", "memory_info"]):
-            line = " ".join(proc.info["cmdline"] or [proc.info["name"] or ""])
-            if any(m in line for m in self.MARKERS) and proc.info["memory_info"]:
-                key = f"{proc.info['pid']} {line[:60]}"
-                self.samples.setdefault(key, []).append(proc.info["memory_info"].rss)
-
-    def report(self) -> dict[str, Any]:
-        """Per process: RSS after warm-up (the first fifth) and at the end, and the growth."""
+    def report(self, seconds: float) -> dict:
         out = {}
-        for key, values in self.samples.items():
-            if len(values) < 5:
+        for name, samples in self.times.items():
+            ordered = sorted(samples)
+            out[name] = {"count": len(samples), "failures": self.failures[name],
+                         "retryable_503": self.unavailable[name],
+                         "p50_ms": _pick(ordered, 0.5), "p99_ms": _pick(ordered, 0.99),
+                         "first_error": self.first_error.get(name)}  # fmt: skip
+        total = sum(len(s) for s in self.times.values())
+        failed = sum(self.failures.values())
+        return {"scenarios": out, "completed": total, "failed": failed,
+                "retryable_503": sum(self.unavailable.values()),
+                "scenarios_per_s": round(total / seconds, 1),
+                "failure_rate": round(failed / max(1, total + failed), 5)}  # fmt: skip
+
+
+def _pick(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000, 1)
+
+
+async def worker(url: str, seed: int, until: float, tally: Tally, retries: int) -> None:
+    rng = random.Random(seed)
+    names, weights = list(SCENARIOS), [w for w, _ in SCENARIOS.values()]
+    async with AsyncClient(url, timeout_s=60, retries=retries) as client:
+        while time.monotonic() < until:
+            name = rng.choices(names, weights)[0]
+            started = time.perf_counter()
+            try:
+                tally.records.extend(await SCENARIOS[name][1](client, rng))
+            except Unavailable:  # the documented, retryable 503 (a restarting actor)
+                tally.unavailable[name] += 1
                 continue
-            warm, last = values[len(values) // 5], values[-1]
-            out[key] = {"warm_mib": round(warm / 2**20, 1), "last_mib": round(last / 2**20, 1),
-                        "growth_pct": round(100 * (last - warm) / warm, 1)}  # fmt: skip
-        flat = all(v["growth_pct"] < 5 for v in out.values())
-        return {"processes": out, "all_flat_under_5pct": flat}
+            except (ScenarioFailed, Exception) as exc:  # every failure is counted, none stops
+                tally.failures[name] += 1
+                tally.first_error.setdefault(name, f"{type(exc).__name__}: {exc}"[:300])
+                continue
+            tally.times[name].append(time.perf_counter() - started)
+
+
+async def killer(settings, every_s: float, until: float, log: list) -> None:
+    import ray
+
+    from actors.vectors import shard_name
+
+    rng = random.Random(1)
+    while time.monotonic() + every_s < until:
+        await asyncio.sleep(every_s)
+        corpus, index = rng.choice([("workers", 0), ("workers", 1), ("_playbook", 0)])
+        try:
+            ray.kill(ray.get_actor(shard_name(settings, corpus, index), "lakehouse"))
+            log.append({"t": round(time.monotonic(), 1), "shard": f"{corpus}/{index}"})
+        except ValueError:
+            pass
+
+
+async def sample_rss(until: float, samples: list) -> None:
+    """RSS of every process of the machine's Ray and Serve (ours: the harness started them)."""
+    start = time.monotonic()
+    while time.monotonic() < until:
+        row = {"t": round(time.monotonic() - start)}
+        for proc in psutil.process_iter(["cmdline", "memory_info"]):
+            cmd = " ".join(proc.info["cmdline"] or [])[:80]
+            if proc.info["memory_info"] and (
+                "ray::" in cmd or "haproxy" in cmd or "raylet" in cmd or "gcs_server" in cmd
+            ):
+                row[f"{proc.pid} {cmd.split(' ')[0]}"] = proc.info["memory_info"].rss
+        samples.append(row)
+        await asyncio.sleep(10)
+
+
+def rss_growth(samples: list) -> dict:
+    after = [s for s in samples if s["t"] >= WARMUP_S]
+    if len(after) < 2:
+        return {}
+    first, last = after[0], after[-1]
+    return {k: {"rss_mib_after_warmup": round(first[k] / 2**20, 1), "rss_mib_end": round(last[k] / 2**20, 1),
+                "growth_pct": round(100 * (last[k] - first[k]) / first[k], 2)}
+            for k in first if k != "t" and k in last}  # fmt: skip
+
+
+async def load(url: str, settings, args) -> dict:
+    tally, kills, rss = Tally(), [], []
+    until = time.monotonic() + args.seconds
+    tasks = [worker(url, i, until, tally, args.retries) for i in range(args.clients)]
+    if args.kill_every:
+        tasks.append(killer(settings, args.kill_every, until, kills))
+    if args.soak:
+        tasks.append(sample_rss(until, rss))
+    started = time.perf_counter()
+    await asyncio.gather(*tasks)
+    result = tally.report(time.perf_counter() - started)
+    result["kills"] = kills
+    result["acknowledged_records"] = len(tally.records)
+    result["_record_ids"] = tally.records
+    if args.soak:
+        result["rss"] = rss_growth(rss)
+    return result
+
+
+def lost_records(settings, record_ids: list[str]) -> int:
+    """Acknowledged playbook records whose vector is not in the playbook corpus."""
+    from actors.remote.corpus_router import remote_router
+
+    if not record_ids:
+        return 0
+    found = asyncio.run(remote_router(settings).contains("_playbook", record_ids))
+    return found.count(False)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--token", default="", help="bearer token (LAKEHOUSE_AUTH_TOKENS)")
-    parser.add_argument("--corpus", default="workers")
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=300.0, help="seconds")
-    parser.add_argument("--soak", action="store_true", help="sample RSS of every process")
-    parser.add_argument("--soak-every-s", type=float, default=10.0)
-    parser.add_argument("--out", default="", help="JSON path (default bench/results/...)")
-    parser.add_argument("--note", default="", help="what ran: kept in the JSON")
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--kill-every", type=float, default=0)
+    parser.add_argument("--soak", action="store_true")
+    parser.add_argument("--retries", type=int, default=3, help="client retries of 503s")
     args = parser.parse_args()
-    result = {"note": args.note, **asyncio.run(run(args))}
-    name = "multitier-soak.json" if args.soak else "multitier.json"
-    path = Path(args.out) if args.out else RESULTS / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "rss"}, indent=2))
-    print(f"wrote {path}")
+    url, settings = setup(args.rows)
+    result = {"rows": args.rows, "clients": args.clients, "seconds": args.seconds, "cores": 2,
+              "kill_every_s": args.kill_every, "target_scenarios_per_s": 438,
+              **asyncio.run(load(url, settings, args))}  # fmt: skip
+    result["acknowledged_records_lost"] = lost_records(settings, result.pop("_record_ids"))
+    suffix = "-kill" if args.kill_every else "-soak" if args.soak else ""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"multitier{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
+    print_table(result)
+
+
+def print_table(result: dict) -> None:
+    print(f"{result['clients']} clients, {result['seconds']:.0f} s, {result['rows']} profiles")
+    print(
+        f"{'scenario':<26}{'count':>8}{'fail':>6}{'503':>6}{'p50 ms':>10}{'p99 ms':>10}  first error"
+    )
+    for name, s in result["scenarios"].items():
+        print(
+            f"{name:<26}{s['count']:>8}{s['failures']:>6}{s['retryable_503']:>6}{s['p50_ms'] or 0:>10}{s['p99_ms'] or 0:>10}  {s['first_error'] or ''}"
+        )
+    print(f"scenarios/s {result['scenarios_per_s']} (target 438), failures {result['failed']}"
+          f" ({result['failure_rate']:.3%}), shard kills {len(result['kills'])}, acknowledged"
+          f" records {result['acknowledged_records']}, lost {result['acknowledged_records_lost']}")  # fmt: skip
+    for proc, r in result.get("rss", {}).items():
+        print(
+            f"  {proc:<40} {r['rss_mib_after_warmup']:>8} -> {r['rss_mib_end']:>8} MiB ({r['growth_pct']:+.1f}%)"
+        )
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ from fastapi import FastAPI
 
 import lakehouse
 from actors.services import Services
+from deployments import console
 from deployments.assistant import Assistant
 from deployments.edge import EdgeMiddleware
 from deployments.errors import install_error_handlers
+from deployments.mcp_server import McpEndpoint
 from deployments.routes import (
     catalog,
     embed,
@@ -36,9 +38,16 @@ Errors are `{"error": code, "message": ...}`.
 
 def create_api(services: Services) -> FastAPI:
     """Build the API over ``services`` (a replica's, or a plain in-process set for tests)."""
-    app = FastAPI(title="Lakehouse on Ray", version=lakehouse.__version__, description=DESCRIPTION)
+    assistant = Assistant(services)
+    mcp = McpEndpoint(services, assistant)
+    app = FastAPI(
+        title="Lakehouse on Ray",
+        version=lakehouse.__version__,
+        description=DESCRIPTION,
+        lifespan=mcp.lifespan,
+    )
     app.state.services = services
-    app.state.assistant = Assistant(services)
+    app.state.assistant = assistant
     routers = (
         health,
         storage,
@@ -51,9 +60,11 @@ def create_api(services: Services) -> FastAPI:
         matrix,
         pathway,
         observer,
+        console,
     )
     for module in routers:
         app.include_router(module.router)
+    mcp.mount(app)
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, settings=services.settings)
     return app

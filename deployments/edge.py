@@ -20,7 +20,10 @@ from lakehouse.observer import KIND_HTTP_REQUEST
 from lakehouse.settings import Settings
 
 log = logging.getLogger("lakehouse.access")
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/console"})
+# the console's static assets: no data in them, and a browser cannot add a header to a
+# page load; the data calls the page makes carry the token like any client's
+OPEN_PREFIXES = ("/console/",)
 MULTIPART_SLACK = 64 * 1024
 
 Scope = dict[str, Any]
@@ -84,7 +87,7 @@ class EdgeMiddleware:
         need no extra wiring.
         """
         # /health is the latency floor the benchmarks measure: it stays free of actor calls.
-        if scope["path"] in OPEN_PATHS:
+        if is_open(scope["path"]):
             return
         services = getattr(getattr(scope.get("app"), "state", None), "services", None)
         observer = getattr(services, "observer", None)
@@ -100,7 +103,7 @@ class EdgeMiddleware:
         return self.events.failures
 
     def _admit(self, scope: Scope, headers: dict[str, str]) -> None:
-        if scope["path"] in OPEN_PATHS:
+        if is_open(scope["path"]):
             return
         client = _client_ip(scope)
         if self.cidrs and (client is None or not any(client in net for net in self.cidrs)):
@@ -123,6 +126,11 @@ class EdgeMiddleware:
         if method == "POST" and path.startswith("/v1/vectors/") and path.endswith("/add"):
             return self.settings.max_vectors_body_bytes
         return self.settings.max_body_bytes
+
+
+def is_open(path: str) -> bool:
+    """Paths served without auth: ``/health`` and the console's static assets."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 def _token_matches(presented: bytes, tokens: list[bytes]) -> bool:

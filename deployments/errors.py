@@ -7,6 +7,8 @@ cause first. Anything unexpected is logged with the trace id and answered with a
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -34,13 +36,29 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _any_error)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+def validation_body(errors: Sequence[Any]) -> dict[str, Any]:
+    """The 400 body for a request that failed its model (pydantic's ``errors()`` list)."""
     problems = [
         {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg", "")}
-        for e in exc.errors()
+        for e in errors
     ]
-    body = {"error": "invalid_input", "message": "request failed validation", "details": problems}
-    return JSONResponse(body, status_code=400)
+    return {"error": "invalid_input", "message": "request failed validation", "details": problems}
+
+
+def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """Status and body for any exception: a domain error as it is (unwrapped from Ray), else
+    a bare 500 naming only the trace id (the cause is logged)."""
+    cause = unwrap(exc)
+    if isinstance(cause, LakehouseError):
+        if cause.status >= 500:
+            log.error("trace=%s %s: %s", current_trace_id(), cause.code, cause.message)
+        return cause.status, cause.to_dict()
+    log.exception("trace=%s unexpected error", current_trace_id(), exc_info=cause)
+    return 500, {"error": "internal", "message": f"internal error (trace id {current_trace_id()})"}
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return JSONResponse(validation_body(exc.errors()), status_code=400)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -49,11 +67,5 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def _any_error(request: Request, exc: Exception) -> JSONResponse:
-    cause = unwrap(exc)
-    if isinstance(cause, LakehouseError):
-        if cause.status >= 500:
-            log.error("trace=%s %s: %s", current_trace_id(), cause.code, cause.message)
-        return error_response(cause)
-    log.exception("trace=%s unexpected error", current_trace_id(), exc_info=cause)
-    body = {"error": "internal", "message": f"internal error (trace id {current_trace_id()})"}
-    return JSONResponse(body, status_code=500)
+    status, body = error_body(exc)
+    return JSONResponse(body, status_code=status)

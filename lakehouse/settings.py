@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     haproxy: bool = True
     # where HAProxy's stats page and Prometheus exporter listen (deployments/haproxy_loopback.sh)
     haproxy_admin_host: str = "127.0.0.1"
+    # MCP (/mcp): the write tools (record_outcome, pathway_add) are listed only when true
+    mcp_write: bool = False
 
     # sections; LAKEHOUSE_OLLAMA_HOST is their shared default Ollama
     ollama_host: str | None = Field(default=None, max_length=500)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from actors.services import Services
+from deployments.fastjson import OrjsonRoute, json_response
 from deployments.routes.deps import services
 from deployments.wire.common import UPSTREAM_ERRORS
 from deployments.wire.matrix import (
@@ -17,13 +18,16 @@ from deployments.wire.matrix import (
 )
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.matrix import MatrixQuery, allow_list_sql
+from lakehouse.vectors.packed import unpack_one
 from lakehouse.vectors.registry import Corpus
 
-router = APIRouter(prefix="/v1/matrix", tags=["matrix"], responses=UPSTREAM_ERRORS)
+router = APIRouter(
+    prefix="/v1/matrix", tags=["matrix"], responses=UPSTREAM_ERRORS, route_class=OrjsonRoute
+)
 
 
 @router.post("/search", summary="Search several corpora at once; merged, explained hits")
-async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -> dict:
+async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -> Response:
     # unknown corpus: 404 before any search runs
     corpora = [await svc.vectors.corpus(c.name) for c in body.corpora]
     allow = None
@@ -32,7 +36,7 @@ async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -
     query = MatrixQuery(
         corpora=[(c.name, c.weight) for c in body.corpora],
         text=body.query,
-        vector=body.vector,
+        vector=unpack_one(body.vector),
         k=body.k,
         fusion=body.fusion,
         filter=body.filter,
@@ -42,7 +46,7 @@ async def search(body: MatrixSearchRequest, svc: Services = Depends(services)) -
         use_playbook=body.use_playbook,
         timeout_s=body.timeout_ms / 1000,
     )
-    return await svc.matrix.search(query)
+    return json_response(await svc.matrix.search(query))
 
 
 @router.post("/playbooks/record", summary="Record an outcome for a query")

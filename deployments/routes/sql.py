@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from actors.services import Services
+from deployments.fastjson import json_response
 from deployments.routes.deps import services
 from deployments.wire.common import ERRORS, SqlRequest, SqlResponse
 
@@ -21,6 +22,6 @@ router = APIRouter(tags=["sql"], responses=ERRORS)
         "limit are cancelled (408); results past the row cap come back with `truncated`."
     ),
 )
-async def run_sql(body: SqlRequest, svc: Services = Depends(services)) -> SqlResponse:
+async def run_sql(body: SqlRequest, svc: Services = Depends(services)) -> Response:
     result = await svc.query(body.sql)
-    return SqlResponse.model_validate(result.to_dict())
+    return json_response(result.to_dict())

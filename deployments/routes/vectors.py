@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import JSONResponse
 
 from actors.services import Services
+from deployments.fastjson import OrjsonRoute, json_response
 from deployments.routes.deps import services
 from deployments.wire.common import UPSTREAM_ERRORS
 from deployments.wire.vectors import (
+    MAX_BATCH,
     AddRequest,
     CorpusRequest,
     DeleteRequest,
@@ -18,9 +19,12 @@ from deployments.wire.vectors import (
     SearchResponse,
 )
 from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.vectors.packed import unpack, unpack_one
 from lakehouse.vectors.registry import make_corpus
 
-router = APIRouter(prefix="/v1/vectors", tags=["vectors"], responses=UPSTREAM_ERRORS)
+router = APIRouter(
+    prefix="/v1/vectors", tags=["vectors"], responses=UPSTREAM_ERRORS, route_class=OrjsonRoute
+)
 
 
 @router.post(
@@ -63,7 +67,7 @@ async def delete_corpus(name: str, svc: Services = Depends(services)) -> Respons
 
 @router.post("/corpora/{name}/add", summary="Add or replace vectors (or texts, embedded)")
 async def add(name: str, body: AddRequest, svc: Services = Depends(services)) -> dict[str, int]:
-    vectors = body.vectors
+    vectors = unpack(body.vectors, MAX_BATCH)
     if body.texts is not None:
         if len(body.texts) != len(body.ids):
             raise InvalidInput("texts and ids must have the same length", field="texts")
@@ -77,7 +81,7 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
     response_model=SearchResponse,
 )
 async def search(name: str, body: SearchRequest, svc: Services = Depends(services)) -> Response:
-    vector = body.vector
+    vector = unpack_one(body.vector)
     if body.text is not None:
         vector = (await svc.embed_queries([body.text]))[0]
     found = await svc.vectors.search(
@@ -85,7 +89,7 @@ async def search(name: str, body: SearchRequest, svc: Services = Depends(service
     )
     # the hot read path: the shards' plain dicts are encoded as they are (the model above
     # documents them) rather than walked again by FastAPI's encoder
-    return JSONResponse({"hits": found["hits"], "complete": found["complete"]})
+    return json_response({"hits": found["hits"], "complete": found["complete"]})
 
 
 @router.post("/corpora/{name}/delete", summary="Delete ids")

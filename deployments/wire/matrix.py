@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -10,6 +10,9 @@ from deployments.wire.base import WireModel
 from lakehouse.matrix import Record
 from lakehouse.matrix.engine import MAX_CORPORA, MAX_WEIGHT
 from lakehouse.matrix.playbook import MAX_IDS, MAX_QUERY_CHARS
+from lakehouse.vectors.packed import PackedVectors
+
+JsonVector = Annotated[list[float], Field(min_length=1, max_length=8192)]
 
 MAX_EXCLUDE = 10_000
 MAX_BULK = 256
@@ -22,7 +25,7 @@ class CorpusWeight(WireModel):
 
 class MatrixSearchRequest(WireModel):
     query: str | None = Field(default=None, min_length=1, max_length=10_000)
-    vector: list[float] | None = Field(default=None, min_length=1, max_length=8192)
+    vector: JsonVector | PackedVectors | None = None
     corpora: list[CorpusWeight] = Field(min_length=1, max_length=MAX_CORPORA)
     k: int = Field(default=10, ge=1, le=1000)
     fusion: Literal["rrf", "score"] = "rrf"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from deployments.wire.base import WireModel
+from lakehouse.vectors.packed import PackedVectors
 from lakehouse.vectors.profile import MAX_METADATA_COLUMNS, MAX_TEMPLATE_CHARS, CorpusProfile
 from lakehouse.vectors.registry import MAX_SHARDS
 
@@ -41,7 +42,7 @@ class CorpusRequest(WireModel):
 
 class AddRequest(WireModel):
     ids: list[str] = Field(min_length=1, max_length=MAX_BATCH)
-    vectors: list[list[float]] | None = Field(default=None, max_length=MAX_BATCH)
+    vectors: Annotated[list[list[float]], Field(max_length=MAX_BATCH)] | PackedVectors | None = None
     texts: list[str] | None = Field(default=None, max_length=MAX_TEXTS)
     metadata: list[dict[str, Any] | None] | None = Field(default=None, max_length=MAX_BATCH)
 
@@ -53,7 +54,7 @@ class AddRequest(WireModel):
 
 
 class SearchRequest(WireModel):
-    vector: list[float] | None = Field(default=None, max_length=8192)
+    vector: Annotated[list[float], Field(max_length=8192)] | PackedVectors | None = None
     text: str | None = Field(default=None, max_length=10_000)
     k: int = Field(default=10, ge=1, le=1000)
     ef: int | None = Field(default=None, ge=1, le=4096)

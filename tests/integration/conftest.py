@@ -41,3 +41,12 @@ def http(serve_url, app_settings):
     with httpx.Client(base_url=serve_url, headers=headers, timeout=60) as client:
         yield client
     serve.delete("lakehouse")
+
+
+@pytest.fixture(scope="module")
+def lakehouse(http, serve_url):
+    """The project's own client on the same deployment (packed vectors, retries on 503)."""
+    from lakehouse.client import Client
+
+    with Client(serve_url, token=TOKENS[1], backoff_s=0.05) as client:
+        yield client
