@@ -14,17 +14,19 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
 
-from lakehouse.catalog.manifest import Manifest
 from lakehouse.errors import InvalidInput, QueryRejected, QueryTimeout, TooLarge
 from lakehouse.sql.allowlist import QueryAllowlist
 from lakehouse.sql.scrub import scrub
 from lakehouse.sql.values import to_json_value
 from lakehouse.sql.watchdog import Watchdog
+
+if TYPE_CHECKING:  # the SQL worker process never needs the catalog (a second of imports)
+    from lakehouse.catalog.manifest import Manifest
 
 _WATCHDOG = Watchdog()
 _FETCH_ROWS = 512
