@@ -41,7 +41,9 @@ def refuse_unterminated_quote(csv_path: Path, last: pa.RecordBatch | None) -> No
 
     A quote left open swallows everything after it into the last row's last field, so the
     file then ends with ``<field start>"`` followed by exactly that field's text (quotes
-    doubled) and no closing quote.
+    doubled) and no closing quote, and the file holds an odd number of quote characters.
+    Not caught: an open quote in a file that also has a stray quote inside an unquoted
+    field (the counts even out).
     """
     if last is None or last.num_rows == 0 or not pa.types.is_string(last.schema.field(-1).type):
         return
@@ -56,11 +58,21 @@ def refuse_unterminated_quote(csv_path: Path, last: pa.RecordBatch | None) -> No
         tail = fh.read()
     opened = tail[-len(raw) - 1 : len(tail) - len(raw)] == b'"' and tail.endswith(raw)
     at_field_start = len(tail) < want or tail[:1] in (b",", b"\n", b"\r")
-    if opened and at_field_start:
+    # the tail alone can also be read that way when the last value ends in a newline after
+    # a quote; an open quote also leaves an odd number of quote characters in the file
+    if opened and at_field_start and _quote_count(csv_path) % 2 == 1:
         raise InvalidInput(
             "malformed CSV: a quoted field is never closed (an unterminated quote swallows the "
             "rest of the file); nothing was registered"
         )
+
+
+def _quote_count(csv_path: Path) -> int:
+    total = 0
+    with open(csv_path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            total += chunk.count(b'"')
+    return total
 
 
 def settled_types(

@@ -138,3 +138,14 @@ def test_many_columns_breaking_after_the_first_block_cost_a_fixed_number_of_pass
     result = csv_to_parquet(src, tmp_path / "o.parquet", max_bytes=1 << 30, block_bytes=64 * 1024)
     assert result.row_count == 3001 and {c.type for c in result.columns} == {"string"}
     assert len(calls) == 2, "one failed conversion, one settling pass, one final conversion"
+
+
+@pytest.mark.parametrize("value", ["\n", '"\n', 'a"\n"', ",\n", "\r\n"])
+def test_a_closed_last_field_that_ends_like_an_open_quote_is_accepted(tmp_path, value):
+    import pyarrow.csv as pacsv
+
+    src = tmp_path / "in.csv"
+    table = pa.table({"n": [1], "t": [value]})
+    pacsv.write_csv(table, src, pacsv.WriteOptions(quoting_style="all_valid"))
+    csv_to_parquet(src, tmp_path / "o.parquet", max_bytes=1 << 20)
+    assert pq.read_table(tmp_path / "o.parquet").column("t").to_pylist() == [value]
