@@ -24,6 +24,7 @@ from lakehouse.observer import (
     Exporter,
     JsonlFileSink,
     ObserverRing,
+    Span,
 )
 from lakehouse.settings import Settings
 from lakehouse.storage.factory import store_identity
@@ -78,6 +79,10 @@ class ObserverActor:
     def export_run(self, run: Mapping[str, Any]) -> None:
         """Queue a workflow run (``RunResult.to_dict()``) for export as a span tree."""
         self.exporter.submit(runs=[run])
+
+    def export_spans(self, spans: list[Span]) -> None:
+        """Queue ready-made spans (iterate sessions, chat calls) for export."""
+        self.exporter.submit(spans=spans)
 
     def stats(self) -> dict[str, Any]:
         return {"ring": self.ring.stats(), "export": self.exporter.stats()}

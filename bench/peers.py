@@ -127,7 +127,9 @@ def start_ours() -> str:
 
 def write_set(n: int, dim: int, queries_n: int) -> tuple[Path, Path, np.ndarray]:
     """The same vectors and queries for every product, and the exact top 10 of each query."""
-    data, queries = clustered(n, dim), clustered(queries_n, dim, seed=1)
+    # queries from the same clusters as the data (held out), as real queries would be
+    both = clustered(n + queries_n, dim)
+    data, queries = both[:n], both[n:]
     data_path, query_path = WORK / f"v{n}.npy", WORK / f"q{n}.npy"
     np.save(data_path, data)
     np.save(query_path, queries)

@@ -8,11 +8,14 @@ import lakehouse
 from actors.services import Services
 from deployments import console
 from deployments.assistant import Assistant
+from deployments.distill import Distill
 from deployments.edge import EdgeMiddleware
 from deployments.errors import install_error_handlers
 from deployments.mcp_server import McpEndpoint
 from deployments.routes import (
     catalog,
+    distill,
+    drift,
     embed,
     health,
     ingest,
@@ -48,6 +51,7 @@ def create_api(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.state.assistant = assistant
+    app.state.distill = Distill(services, assistant)
     routers = (
         health,
         storage,
@@ -61,6 +65,8 @@ def create_api(services: Services) -> FastAPI:
         pathway,
         observer,
         console,
+        distill,
+        drift,
     )
     for module in routers:
         app.include_router(module.router)

@@ -7,14 +7,31 @@ indexed DuckDB table once per version of its Parquet, never scanned per call.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from actors.services import Services
 from lakehouse.chat import ChatReply
 from lakehouse.guard import ParquetRoster, Validator, Verdict
 from lakehouse.iterate import IterateLoop, IterateRequest, IterateResult, SessionLog
+from lakehouse.observer.llm_spans import chat_span, session_spans
+from lakehouse.observer.spans import Span
 
 SESSION_LOG = "sessions.iterate.jsonl"
+log = logging.getLogger(__name__)
+
+
+class _Tee:
+    """The session log for one request, keeping the record for its spans."""
+
+    def __init__(self, log: SessionLog) -> None:
+        self.log, self.record = log, None
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        self.log.append(record)
+        self.record = record
 
 
 class Assistant:
@@ -26,16 +43,37 @@ class Assistant:
         self._roster: tuple[str, ParquetRoster] | None = None
         self._roster_lock = asyncio.Lock()
 
-    async def chat(self, model: str, messages: list[dict[str, str]]) -> ChatReply:
-        return await asyncio.to_thread(self.services.chat.chat, model, messages)
+    async def chat(
+        self, model: str, messages: list[dict[str, str]], trace_id: str | None = None
+    ) -> ChatReply:
+        start = time.time()
+        reply = await asyncio.to_thread(self.services.chat.chat, model, messages)
+        await self.export([chat_span(trace_id, model, reply.to_dict(), start, time.time())])
+        return reply
 
     async def validate(self, kind: str, payload: dict[str, Any]) -> Verdict:
         validator = await self.validator(kind)
         return await asyncio.to_thread(validator.validate, kind, payload)
 
     async def iterate(self, request: IterateRequest, trace_id: str) -> IterateResult:
-        loop = IterateLoop(self.services.chat, await self.validator(request.kind), self.log)
-        return await asyncio.to_thread(loop.run, request, trace_id)
+        tee = _Tee(self.log)
+        validator = await self.validator(request.kind)
+        loop = IterateLoop(self.services.chat, validator, tee)  # type: ignore[arg-type]
+        try:
+            return await asyncio.to_thread(loop.run, request, trace_id)
+        finally:  # a failed session is exported too: the loop logged it before raising
+            if tee.record is not None:
+                await self.export(session_spans(tee.record))
+
+    async def export(self, spans: list[Span]) -> None:
+        """Queue spans for the tracing backend when export is on; never fails the call."""
+        observer = self.services.observer
+        if observer is None or self.services.settings.export_target == "off" or not spans:
+            return
+        try:
+            await observer.export_spans(spans)
+        except Exception:  # export is best-effort
+            log.warning("could not queue %d spans for export", len(spans), exc_info=True)
 
     async def validator(self, kind: str) -> Validator:
         """A validator with the current roster (only fills need one)."""

@@ -59,6 +59,9 @@ def main() -> None:
             for title, sql in DEMO_QUERIES:
                 _show(client, title, sql)
             _embed_and_search(client, args.embed_rows)
+            from deployments import demo_distill
+
+            demo_distill.run(client, csv_path)
     print()
     print(f"API docs:       {url}/docs")
     print(f"Ray dashboard:  {running.dashboard_url or 'not started'}")

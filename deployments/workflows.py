@@ -7,8 +7,10 @@ to the replica's event loop with ``run_coroutine_threadsafe`` and waited for the
 Modes available: ``sql.query`` ``{"sql"}`` → the SQL result; ``validate``
 ``{"kind", "payload"}`` → the validator's verdict (an invalid payload is a verdict with
 ``valid: false``, not a failed node); ``embed`` ``{"texts", "kind"?}`` → ``{"model", "dim",
-"vectors"}``, where the replica has an embedder. Any other mode is refused before a node
-runs.
+"vectors"}``, where the replica has an embedder; and, given the replica's ``Distill``, the
+learning-loop modes of ``deployments.workflow_modes`` (``matrix.search``, ``llm.chat``,
+``distill.materialize``, ``distill.replay``, ``drift.report``). Any other mode is refused
+before a node runs.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pydantic import ValidationError
 
 from actors.services import Services
 from deployments.assistant import Assistant
+from deployments.distill import Distill
+from deployments.workflow_modes import learning_modes
 from lakehouse.errors import GatewayTimeout, InvalidInput
 from lakehouse.guard import ValidateRequest
 from lakehouse.workflow import Emit, ModeFn, RunResult, WorkflowRunner
@@ -36,14 +40,19 @@ AsyncMode = Callable[[dict[str, Any]], Awaitable[Mapping[str, Any]]]
 class Workflows:
     """Runs workflow documents against this replica's services."""
 
-    def __init__(self, services: Services, assistant: Assistant) -> None:
+    def __init__(
+        self, services: Services, assistant: Assistant, distill: Distill | None = None
+    ) -> None:
         self.services = services
         self.assistant = assistant
+        self.distill = distill
 
     def async_modes(self) -> dict[str, AsyncMode]:
         modes: dict[str, AsyncMode] = {"sql.query": self._sql_query, "validate": self._validate}
         if self.services.embedder is not None:
             modes["embed"] = self._embed
+        if self.distill is not None:
+            modes |= learning_modes(self.services, self.assistant, self.distill)
         return modes
 
     async def run(

@@ -31,7 +31,7 @@ def assistant(request: Request) -> Assistant:
     ),
 )
 async def chat(body: ChatRequest, llm: Assistant = Depends(assistant)) -> dict[str, Any]:
-    reply = await llm.chat(body.model, body.message_dicts())
+    reply = await llm.chat(body.model, body.message_dicts(), current_trace_id())
     return reply.to_dict()
 
 

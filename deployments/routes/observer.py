@@ -71,8 +71,10 @@ async def list_events(
         "with the run: `status` is `succeeded` or `failed` (then `failed_node` and `error` "
         "say why; later nodes are `skipped`). A document that is malformed, has a cycle or "
         "uses a mode that is not available is refused with 400 and no node runs. Modes: "
-        "`sql.query` `{sql}`, `validate` `{kind, payload}`, and `embed` `{texts, kind?}` "
-        "where the replica has an embedder."
+        "`sql.query` `{sql}`, `validate` `{kind, payload}`, `embed` `{texts, kind?}` "
+        "where the replica has an embedder, and `matrix.search`, `llm.chat`, "
+        "`distill.materialize`, `distill.replay`, `drift.report` (each takes its route's "
+        "body)."
     ),
     openapi_extra={
         "requestBody": {
@@ -86,7 +88,7 @@ async def list_events(
 )
 async def run_workflow(request: Request, svc: Services = Depends(services)) -> dict[str, Any]:
     source, inputs = await _workflow_body(request)
-    workflows = Workflows(svc, request.app.state.assistant)
+    workflows = Workflows(svc, request.app.state.assistant, request.app.state.distill)
     result = await workflows.run(source, inputs, current_trace_id())
     return result.to_dict()
 

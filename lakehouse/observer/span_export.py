@@ -88,11 +88,21 @@ class Exporter:
         """Send one workflow run (``RunResult.to_dict()``) as a span tree now."""
         return self._send(run_spans(run))
 
-    def submit(self, events: Iterable[Event] = (), runs: Iterable[Mapping[str, Any]] = ()) -> None:
-        """Queue spans for the next ``flush``; when the queue is full the oldest are dropped."""
+    def submit(
+        self,
+        events: Iterable[Event] = (),
+        runs: Iterable[Mapping[str, Any]] = (),
+        spans: Iterable[Span] = (),
+    ) -> None:
+        """Queue spans for the next ``flush``; when the queue is full the oldest are dropped.
+
+        ``spans`` are ready-made (an iterate session's tree, a chat call).
+        """
         if not self.enabled:
             return
-        spans = [event_span(ev) for ev in events] + [s for r in runs for s in run_spans(r)]
+        spans = (
+            [event_span(ev) for ev in events] + [s for r in runs for s in run_spans(r)] + [*spans]
+        )
         with self._lock:
             overflow = max(0, len(self._pending) + len(spans) - self.config.max_pending)
             self.dropped += overflow

@@ -210,7 +210,7 @@ def test_bad_mode_inputs_fail_the_node_not_the_server(api):
     [
         (
             "nodes:\n  - {name: q, mode: sql.query, inputs: {sql: 'SELECT 1'}}\n"
-            "  - {name: c, mode: llm.chat}\n",
+            "  - {name: c, mode: llm.poem}\n",
             YAML,
             400,
         ),
