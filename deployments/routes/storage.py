@@ -1,7 +1,8 @@
 """``/v1/storage/objects``: put, get, delete and list raw objects.
 
 The prefixes the services own (``lakehouse.storage.owned``: ``catalog/``, ``datasets/``,
-``staging/``, ``corpora/``, ``vectors/``, ``pathway/``, ``playbooks/``) are read-only here:
+``staging/``, ``corpora/``, ``vectors/``, ``pathway/``, ``playbooks/``, ``drift/``,
+``distill/``) are read-only here:
 they change only through their own routes, so the storage API can never corrupt or forge a
 dataset, an index, a log or an audit record.
 """

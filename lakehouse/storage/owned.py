@@ -15,6 +15,8 @@ SERVICE_PREFIXES = (
     "vectors",  # shard snapshots and write-ahead logs
     "pathway",  # the pathway store's log segments and snapshots
     "playbooks",  # the playbook audit records
+    "drift",  # drift baselines (lakehouse.drift.reporter)
+    "distill",  # materializer receipts (lakehouse.distill.materialize)
 )
 
 

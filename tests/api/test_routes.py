@@ -233,7 +233,7 @@ def test_openapi_documents_every_route(api):
 
 
 @pytest.mark.parametrize("prefix", ["catalog", "datasets", "staging", "corpora", "vectors",
-                                    "pathway", "playbooks"])  # fmt: skip
+                                    "pathway", "playbooks", "drift", "distill"])  # fmt: skip
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
 @pytest.mark.parametrize("shape", ["{}/x/forged.json", "{}"])
 def test_every_service_prefix_is_read_only_through_storage(api, prefix, method, shape):
