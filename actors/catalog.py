@@ -49,6 +49,9 @@ class CatalogActor:
     ) -> Manifest:
         return self.catalog.register(name, columns, row_count, staged_key)
 
+    def delete(self, name: str) -> list[str]:
+        return self.catalog.delete(name)
+
     def wait_for_change(
         self, known_generation: int, timeout_s: float = 30.0
     ) -> tuple[int, list[Manifest] | None]:

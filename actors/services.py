@@ -27,7 +27,8 @@ from lakehouse.embed.lazy import LazyEmbedder
 from lakehouse.errors import Unavailable
 from lakehouse.matrix import MatrixConfig, MatrixSearch
 from lakehouse.settings import Settings
-from lakehouse.sql import QueryResult, SqlEngine, SqlLimits
+from lakehouse.sql import QueryResult, SqlLimits
+from lakehouse.sql.sandbox import SqlSandbox
 from lakehouse.storage import ObjectStore, open_store
 from lakehouse.vectors.api import VectorRouterApi
 
@@ -44,7 +45,7 @@ class Services:
     store: ObjectStore
     catalog: Facade
     follower: CatalogFollower
-    sql: SqlEngine
+    sql: SqlSandbox
     chat: ChatRouter
     vectors: VectorRouterApi
     matrix: MatrixSearch
@@ -92,7 +93,13 @@ def build_services(
     actors = _ray_actors(settings) if mode == "ray" else _local_actors(settings)
     catalog, pathway, observer = (Facade(a) for a in actors)
     vectors = remote_router(settings) if mode == "ray" else local_router(settings, store)
-    sql = SqlEngine(sql_dirs(settings), settings.tmp_dir / "duckdb", sql_limits(settings))
+    sql = SqlSandbox(
+        sql_dirs(settings)[0].parent,
+        settings.tmp_dir / "duckdb",
+        sql_limits(settings),
+        workers=settings.sql_workers,
+        max_bytes=settings.sql_worker_max_bytes,
+    )
     services = Services(
         settings=settings,
         store=store,
@@ -126,7 +133,7 @@ def _local_actors(settings: Settings) -> tuple[Any, Any, Any]:
     return CatalogActor(settings), PathwayActor(settings), ObserverActor(settings)
 
 
-SQL_LIMITS = ("max_rows", "timeout_s", "memory_limit", "threads", "max_chars")
+SQL_LIMITS = ("max_rows", "timeout_s", "memory_limit", "threads", "max_chars", "max_result_bytes")
 
 
 def sql_limits(settings: Settings) -> SqlLimits:

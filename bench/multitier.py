@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # after the repo: bench/lakehouse.py
 from load_scenarios import SCENARIOS, ScenarioFailed  # noqa: E402
 
 from lakehouse.client import AsyncClient, Client, Unavailable  # noqa: E402

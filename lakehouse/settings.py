@@ -52,10 +52,15 @@ class Settings(BaseSettings):
     s3_prefix: str = ""
     max_object_bytes: int = Field(default=64 * MiB, ge=1)
     max_list: int = Field(default=1000, ge=1, le=100_000)
+    # temp files (tmp/put-*, upload-*, ingest-*, spills) untouched this long are a killed
+    # writer's: removed when a store opens
+    tmp_stale_after_s: float = Field(default=3600.0, ge=0)
 
     # ingest
     ingest_max_bytes: int = Field(default=1024 * MiB, ge=1)
     ingest_block_bytes: int = Field(default=512 * 1024, ge=64 * 1024)
+    ingest_max_field_bytes: int = Field(default=16 * MiB, ge=64 * 1024, le=1024 * MiB)
+    ingest_max_columns: int = Field(default=2_000, ge=1, le=100_000)
 
     # SQL
     sql_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
@@ -63,6 +68,11 @@ class Settings(BaseSettings):
     sql_memory_limit: str = "1GB"
     sql_threads: int = Field(default=2, ge=1, le=64)
     sql_max_chars: int = Field(default=100_000, ge=1)
+    sql_max_result_bytes: int = Field(default=8 * MiB, ge=1024)
+    sql_workers: int = Field(default=2, ge=1, le=64)
+    # each SQL worker process's address-space limit: the replica's SQL memory bound is
+    # sql_workers x this (DuckDB's memory_limit does not cover every allocation)
+    sql_worker_max_bytes: int = Field(default=3 * 1024 * MiB, ge=1024 * MiB)
 
     # LLM safety net
     roster_dataset: str = "workers"
@@ -94,6 +104,8 @@ class Settings(BaseSettings):
     max_ongoing_requests: int = Field(default=256, ge=1)
     replicas: int = Field(default=1, ge=1)
     haproxy: bool = True
+    # where HAProxy's stats page and Prometheus exporter listen (deployments/haproxy_loopback.sh)
+    haproxy_admin_host: str = "127.0.0.1"
     # MCP (/mcp): the write tools (record_outcome, pathway_add) are listed only when true
     mcp_write: bool = False
 

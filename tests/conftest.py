@@ -75,6 +75,10 @@ def ray_session(tmp_path_factory, metrics_port) -> Iterator[None]:
     """One local Ray for the whole session (2 CPUs, like the CI machine)."""
     from deployments.launch import serve_environment
 
+    # HAProxy's stats page and exporter default to fixed ports: free ones, so sessions on one
+    # machine never collide
+    os.environ.setdefault("RAY_SERVE_HAPROXY_STATS_PORT", str(free_port()))
+    os.environ.setdefault("RAY_SERVE_HAPROXY_METRICS_PORT", str(free_port()))
     serve_environment()
     import ray
 

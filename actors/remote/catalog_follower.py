@@ -16,6 +16,7 @@ from lakehouse.catalog import Manifest
 from lakehouse.errors import QueryRejected
 from lakehouse.sql import QueryResult, SqlEngine
 from lakehouse.sql.engine import views_for
+from lakehouse.sql.sandbox import SqlSandbox
 from lakehouse.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ LONG_POLL_S = 30.0
 class CatalogFollower:
     """Keeps ``sql``'s views and ``manifests`` at the catalog's generation."""
 
-    def __init__(self, catalog: Facade, sql: SqlEngine, store: ObjectStore) -> None:
+    def __init__(self, catalog: Facade, sql: SqlEngine | SqlSandbox, store: ObjectStore) -> None:
         self.catalog, self.sql, self.store = catalog, sql, store
         self.manifests: dict[str, Manifest] = {}
         self._generation = -1

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Response
 from actors.services import Services
 from deployments.fastjson import json_response
 from deployments.routes.deps import services
-from deployments.wire.common import ERRORS
+from deployments.wire.common import UPSTREAM_ERRORS
 from deployments.wire.embed import EmbedRequest
 from lakehouse.vectors.packed import encode
 
-router = APIRouter(tags=["embed"], responses=ERRORS)
+router = APIRouter(tags=["embed"], responses=UPSTREAM_ERRORS)
 
 
 @router.post(

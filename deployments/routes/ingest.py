@@ -17,6 +17,20 @@ from lakehouse.catalog import validate_dataset_name
 from lakehouse.ingest import csv_to_parquet
 
 router = APIRouter(tags=["ingest"], responses=ERRORS)
+# The body is streamed by hand (never parsed into memory by FastAPI), so it is declared here.
+CSV_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
 
 
 @router.post(
@@ -24,6 +38,7 @@ router = APIRouter(tags=["ingest"], responses=ERRORS)
     response_model=ManifestResponse,
     status_code=201,
     summary="Ingest a CSV as a dataset",
+    openapi_extra={"requestBody": CSV_BODY},
     description=(
         "Send the CSV as multipart field `file` (or a raw `text/csv` body). The body is "
         "streamed to disk (413 past the cap), converted to Parquet and registered. The same "
@@ -47,6 +62,8 @@ async def ingest(
             parquet,
             max_bytes=cfg.ingest_max_bytes,
             block_bytes=cfg.ingest_block_bytes,
+            max_field_bytes=cfg.ingest_max_field_bytes,
+            max_columns=cfg.ingest_max_columns,
         )
         await svc.catalog.check(name, result.columns)  # fail fast, before any upload
         staged = f"staging/{uuid.uuid4().hex}.parquet"

@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse
 
 from deployments.assistant import Assistant
 from deployments.tracing import current_trace_id
-from deployments.wire.common import ERRORS
+from deployments.wire.common import UPSTREAM_ERRORS
 from lakehouse.chat import ChatRequest
 from lakehouse.guard import ValidateRequest
 from lakehouse.iterate import IterateRequest
 
-router = APIRouter(tags=["llm"], responses={**ERRORS, 502: ERRORS[500], 504: ERRORS[500]})
+router = APIRouter(tags=["llm"], responses=UPSTREAM_ERRORS)
 
 
 def assistant(request: Request) -> Assistant:

@@ -11,7 +11,7 @@ from actors import metrics
 from actors.services import Services
 from deployments.fastjson import OrjsonRoute, json_response
 from deployments.routes.deps import services
-from deployments.wire.common import ERRORS
+from deployments.wire.common import UPSTREAM_ERRORS
 from deployments.wire.matrix import (
     BulkRecordRequest,
     MatrixSearchRequest,
@@ -22,7 +22,9 @@ from lakehouse.matrix import MatrixQuery, allow_list_sql
 from lakehouse.vectors.packed import unpack_one
 from lakehouse.vectors.registry import Corpus
 
-router = APIRouter(prefix="/v1/matrix", tags=["matrix"], responses=ERRORS, route_class=OrjsonRoute)
+router = APIRouter(
+    prefix="/v1/matrix", tags=["matrix"], responses=UPSTREAM_ERRORS, route_class=OrjsonRoute
+)
 
 
 @router.post("/search", summary="Search several corpora at once; merged, explained hits")
@@ -65,11 +67,16 @@ async def record_bulk(
     return {"recorded": rows}
 
 
-@router.get("/playbooks", summary="Recorded outcomes, newest first (the audit trail)")
+@router.get(
+    "/playbooks",
+    summary="Recorded outcomes, newest first (the audit trail)",
+    description="`skipped` lists `{key, reason}` for each unreadable audit object (not counted).",
+)
 async def list_records(
     limit: int = Query(default=100, ge=1, le=1000), svc: Services = Depends(services)
 ) -> dict:
-    return {"records": await asyncio.to_thread(svc.matrix.list_records, limit)}
+    records, skipped = await asyncio.to_thread(svc.matrix.list_records, limit)
+    return {"records": records, "skipped": skipped}
 
 
 async def _allow_list(svc: Services, corpora: list[Corpus], predicate: str) -> list[str]:

@@ -16,14 +16,14 @@ from actors.remote.facade import Facade
 from actors.services import Services
 from deployments.routes.deps import services
 from deployments.tracing import current_trace_id
-from deployments.wire.common import ERRORS
+from deployments.wire.common import UPSTREAM_ERRORS
 from deployments.wire.observer import EventListResponse, EventRequest, EventResponse
 from deployments.workflows import Workflows
 from lakehouse.errors import InvalidInput, Unavailable
 from lakehouse.workflow import WorkflowLimits
 from lakehouse.workflow.spec import load_document
 
-router = APIRouter(prefix="/v1/observer", tags=["observer"], responses=ERRORS)
+router = APIRouter(prefix="/v1/observer", tags=["observer"], responses=UPSTREAM_ERRORS)
 MAX_EVENTS = 1000
 WORKFLOW_LIMITS = WorkflowLimits()
 WORKFLOW_TYPES = frozenset(

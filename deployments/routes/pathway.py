@@ -15,7 +15,7 @@ from actors.remote.facade import Facade
 from actors.services import Services
 from deployments.routes.deps import services
 from deployments.tracing import current_trace_id
-from deployments.wire.common import ERRORS
+from deployments.wire.common import UPSTREAM_ERRORS
 from deployments.wire.pathway import (
     AddRequest,
     ContentRequest,
@@ -27,7 +27,7 @@ from deployments.wire.pathway import (
 )
 from lakehouse.errors import Unavailable
 
-router = APIRouter(prefix="/v1/pathway", tags=["pathway"], responses=ERRORS)
+router = APIRouter(prefix="/v1/pathway", tags=["pathway"], responses=UPSTREAM_ERRORS)
 AsOf = Annotated[float | None, Query(description="read as of this time (epoch seconds)")]
 
 
@@ -41,6 +41,7 @@ def pathway(svc: Services = Depends(services)) -> Facade:
     "/traces",
     status_code=201,
     response_model=TraceResponse,
+    responses={200: {"model": TraceResponse, "description": "an idempotent replay"}},
     summary="Add a trace",
     description=(
         "201 with a new trace (version 1). With `?idempotent=true` the oldest live trace "

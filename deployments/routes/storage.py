@@ -1,8 +1,10 @@
 """``/v1/storage/objects``: put, get, delete and list raw objects.
 
-The prefixes the services own (``catalog/``, ``datasets/``, ``staging/``, ``corpora/``,
-``vectors/``, ``pathway/``) are read-only here: they change only through their own routes,
-so the storage API can never corrupt a dataset, an index or a log.
+The prefixes the services own (``lakehouse.storage.owned``: ``catalog/``, ``datasets/``,
+``staging/``, ``corpora/``, ``vectors/``, ``pathway/``, ``playbooks/``, ``drift/``,
+``distill/``) are read-only here:
+they change only through their own routes, so the storage API can never corrupt or forge a
+dataset, an index, a log or an audit record.
 """
 
 from __future__ import annotations
@@ -17,12 +19,25 @@ from deployments.routes.deps import services
 from deployments.wire.common import ERRORS, ObjectInfoResponse, ObjectListResponse
 from lakehouse.errors import Forbidden, TooLarge
 from lakehouse.storage import validate_key
+from lakehouse.storage.owned import SERVICE_PREFIXES, service_owned
 
 router = APIRouter(prefix="/v1/storage", tags=["storage"], responses=ERRORS)
-RESERVED = ("catalog/", "datasets/", "staging/", "corpora/", "vectors/", "pathway/")
 
 
-@router.put("/objects/{key:path}", response_model=ObjectInfoResponse, summary="Write an object")
+@router.put(
+    "/objects/{key:path}",
+    response_model=ObjectInfoResponse,
+    summary="Write an object",
+    # the body is streamed by hand (capped, never parsed), so it is declared here
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
 async def put_object(
     key: str,
     request: Request,
@@ -64,8 +79,9 @@ async def list_objects(
 
 def _writable(key: str) -> None:
     validate_key(key)
-    if key.startswith(RESERVED):
-        raise Forbidden(f"keys under {', '.join(RESERVED)} change only through their own routes")
+    if service_owned(key):
+        owned = ", ".join(f"{p}/" for p in SERVICE_PREFIXES)
+        raise Forbidden(f"keys under {owned} change only through their own routes")
 
 
 async def _read_capped(request: Request, cap: int) -> bytes:

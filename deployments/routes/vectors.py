@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from actors.services import Services
 from deployments.fastjson import OrjsonRoute, json_response
 from deployments.routes.deps import services
-from deployments.wire.common import ERRORS
+from deployments.wire.common import UPSTREAM_ERRORS
 from deployments.wire.vectors import (
     MAX_BATCH,
     AddRequest,
@@ -23,11 +23,16 @@ from lakehouse.vectors.packed import unpack, unpack_one
 from lakehouse.vectors.registry import make_corpus
 
 router = APIRouter(
-    prefix="/v1/vectors", tags=["vectors"], responses=ERRORS, route_class=OrjsonRoute
+    prefix="/v1/vectors", tags=["vectors"], responses=UPSTREAM_ERRORS, route_class=OrjsonRoute
 )
 
 
-@router.post("/corpora", status_code=201, summary="Create a corpus (idempotent)")
+@router.post(
+    "/corpora",
+    status_code=201,
+    summary="Create a corpus (idempotent)",
+    responses={200: {"description": "the same definition exists already (`created: false`)"}},
+)
 async def create_corpus(
     body: CorpusRequest, response: Response, svc: Services = Depends(services)
 ) -> dict[str, Any]:

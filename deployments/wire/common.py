@@ -55,6 +55,12 @@ class DatasetListResponse(WireModel):
     datasets: list[ManifestResponse]
 
 
+class DatasetDeleteResponse(WireModel):
+    name: str
+    deleted: list[str] = Field(description="object keys removed: the manifest, then the Parquet")
+    notice: str
+
+
 class SqlRequest(WireModel):
     sql: str = Field(min_length=1, max_length=100_000, description="one SELECT or WITH query")
 
@@ -74,4 +80,10 @@ class ErrorResponse(WireModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 408, 409, 413, 500, 503)
+}
+# routes that reach an embedder or a chat provider: its garbled answer (502), its silence (504),
+# a reply with no usable JSON (422)
+UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    **{status: {"model": ErrorResponse} for status in (422, 502, 504)},
 }

@@ -108,6 +108,28 @@ class Catalog:
             self._discard(staged_key)
             return manifest
 
+    def delete(self, name: str) -> list[str]:
+        """Drop dataset ``name``: its manifest, then every object under ``datasets/<name>/``.
+
+        The manifest goes first, so the dataset (and its SQL view) is gone the moment this
+        starts to succeed; a crash before the Parquet goes leaves objects that the next
+        ingest or delete of the name removes. Returns the keys deleted; ``NotFound`` (after
+        that same sweep) if there is no such dataset.
+        """
+        validate_dataset_name(name)
+        with self._lock:
+            current = self._manifests.pop(name, None)
+            if current is not None:
+                self._discard(manifest_key_for(name))
+                self.generation += 1
+                self._changed.notify_all()
+            keys = [o.key for o in self.store.iter_all(f"datasets/{name}/")]
+            for key in keys:
+                self._discard(key)
+        if current is None:
+            raise NotFound(f"dataset {name!r} not found")
+        return [manifest_key_for(name), *keys]
+
     def _check_drift(self, current: Manifest | None, name: str, fp: str) -> None:
         if current is not None and current.fingerprint != fp:
             raise SchemaDrift(

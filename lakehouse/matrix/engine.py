@@ -117,7 +117,8 @@ class MatrixSearch:
         vectors = await self._embed([r.query for r in records])
         return await playbook.record(records, vectors, who)
 
-    def list_records(self, limit: int = 100) -> list[dict[str, Any]]:
+    def list_records(self, limit: int = 100) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        """The newest readable audit records and the unreadable ones skipped among them."""
         return self._playbook().list(limit)
 
     # -- search -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ from lakehouse.storage import ObjectStore
 from lakehouse.vectors.api import ABSENT, Generation, VectorRouterApi
 from lakehouse.vectors.checks import MAX_ID_CHARS
 from lakehouse.vectors.registry import make_corpus
+
+log = logging.getLogger(__name__)
 
 OUTCOMES = {"success": 1.0, "failure": -1.0}
 MAX_IDS = 100
@@ -153,8 +156,32 @@ class Playbook:
             entry["boost"] = max(-1.0, min(1.0, entry["boost"]))
         return out, found["generation"]
 
-    def list(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The newest ``limit`` records (record ids start with the time, so keys sort)."""
+    def list(self, limit: int = 100) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        """The newest ``limit`` readable records (record ids start with the time, so keys
+        sort), and ``[{key, reason}]`` for each object among them that could not be read."""
         prefix = f"playbooks/{self.config.corpus}/"
         keys = sorted((o.key for o in self.store.iter_all(prefix)), reverse=True)[:limit]
-        return [json.loads(self.store.get(key)) for key in keys]
+        records, skipped = [], []
+        for key in keys:
+            try:
+                records.append(_audit_record(self.store.get(key)))
+            except NotFound:
+                continue  # deleted since the listing
+            except (ValueError, TypeError, KeyError) as exc:
+                log.warning("playbook record %s unreadable (%s); skipped", key, exc)
+                skipped.append({"key": key, "reason": f"unreadable ({type(exc).__name__})"})
+        return records, skipped
+
+
+_AUDIT_FIELDS = {"record_id": str, "query": str, "ids": list, "outcome": str, "when": str}
+
+
+def _audit_record(data: bytes) -> dict[str, Any]:
+    """One audit object, checked for the fields the list promises."""
+    row = json.loads(data)
+    if not isinstance(row, dict):
+        raise TypeError("not a JSON object")
+    for name, kind in _AUDIT_FIELDS.items():
+        if not isinstance(row[name], kind):
+            raise TypeError(f"{name} is not a {kind.__name__}")
+    return row

@@ -1,9 +1,11 @@
 """The SQL engine: one DuckDB view per catalog dataset, hardened for untrusted SQL.
 
-Hardening (DESIGN.md, "Security"): a single SELECT/WITH statement; no file access outside
-the dataset directory, no network, no extension install or load (autoload off, external
-access off); configuration locked after set-up; memory, thread and wall-time limits; a row
-cap applied inside the query plan.
+Hardening (DESIGN.md, "Security"; docs/sql.md): a single SELECT/WITH statement that names
+only dataset views, its CTEs and a few generators (``lakehouse.sql.allowlist``); no file access
+outside the dataset directory, no network, no extension install or load; configuration
+locked after set-up; memory, thread and wall-time limits; a row cap inside the query plan and
+a byte cap on the answer; error messages with host paths scrubbed. ``lakehouse.sql.sandbox``
+runs this engine in child processes that bound its memory and its time from outside.
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+import orjson
 
-from lakehouse.catalog.manifest import Manifest
-from lakehouse.errors import InvalidInput, QueryRejected, QueryTimeout
+from lakehouse.errors import InvalidInput, QueryRejected, QueryTimeout, TooLarge
+from lakehouse.sql.allowlist import QueryAllowlist
+from lakehouse.sql.scrub import scrub
 from lakehouse.sql.values import to_json_value
 from lakehouse.sql.watchdog import Watchdog
 
+if TYPE_CHECKING:  # the SQL worker process never needs the catalog (a second of imports)
+    from lakehouse.catalog.manifest import Manifest
+
 _WATCHDOG = Watchdog()
+_FETCH_ROWS = 512
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class SqlLimits:
     memory_limit: str = "1GB"
     threads: int = 2
     max_chars: int = 100_000
+    max_result_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,15 +59,22 @@ class QueryResult:
 
 
 class SqlEngine:
-    """Untrusted read-only SQL over Parquet files under ``allowed_dirs``."""
+    """Untrusted read-only SQL over Parquet files under ``allowed_dirs``.
 
-    def __init__(self, allowed_dirs: Iterable[Path], temp_dir: Path, limits: SqlLimits) -> None:
+    View paths may be relative (the sandbox's worker runs in the object root, so no host path
+    is in any view definition).
+    """
+
+    def __init__(
+        self, allowed_dirs: Iterable[Path | str], temp_dir: Path, limits: SqlLimits
+    ) -> None:
         self.limits = limits
         self._lock = threading.Lock()
         self._views: dict[str, str] = {}
-        self._con = _hardened_connection([Path(d) for d in allowed_dirs], temp_dir, limits)
+        self._con = _hardened_connection([str(d) for d in allowed_dirs], temp_dir, limits)
+        self._allowlist = QueryAllowlist(self._con)
 
-    def sync(self, views: dict[str, Path]) -> None:
+    def sync(self, views: dict[str, Path | str]) -> None:
         """Make the views exactly ``{name: parquet_path}``: create, repoint or drop."""
         with self._lock:
             for name in set(self._views) - set(views):
@@ -90,13 +106,14 @@ class SqlEngine:
             cursor.close()
 
     def _bounded(self, sql: str) -> str:
-        """Check ``sql`` is exactly one SELECT and wrap it so the row cap is in the plan."""
+        """Check ``sql`` is exactly one allowed SELECT and wrap it so the row cap is in the plan."""
         if not isinstance(sql, str) or not sql.strip():
             raise InvalidInput("sql is empty", field="sql")
         if len(sql) > self.limits.max_chars:
             raise InvalidInput(f"sql is longer than {self.limits.max_chars} characters")
         statement = self._one_select(sql)
         body = statement.query.rstrip().rstrip(";")
+        self._allowlist.check(body, set(self._views))
         # The newline keeps a trailing "-- comment" from swallowing the parenthesis.
         wrapped = f"SELECT * FROM (\n{body}\n) LIMIT {self.limits.max_rows + 1}"
         self._one_select(wrapped)
@@ -119,18 +136,39 @@ class SqlEngine:
         try:
             cursor.execute(sql)
             columns = [{"name": d[0], "type": str(d[1])} for d in cursor.description]
-            raw = cursor.fetchall()
+            rows, truncated = self._fetch(cursor)
         except duckdb.InterruptException:
             raise
         except duckdb.CatalogException as exc:
             raise QueryRejected(_first_line(exc), kind="catalog") from exc
         except (duckdb.PermissionException, duckdb.BinderException) as exc:
             raise QueryRejected(_first_line(exc)) from exc
+        except duckdb.OutOfMemoryException as exc:
+            raise TooLarge(
+                f"query needs more than the SQL memory limit ({self.limits.memory_limit})"
+            ) from exc
         except duckdb.Error as exc:
             raise InvalidInput(f"query failed: {_first_line(exc)}") from exc
-        truncated = len(raw) > self.limits.max_rows
-        rows = [[to_json_value(v) for v in row] for row in raw[: self.limits.max_rows]]
         return QueryResult(columns=columns, rows=rows, row_count=len(rows), truncated=truncated)
+
+    def _fetch(self, cursor: duckdb.DuckDBPyConnection) -> tuple[list[list[Any]], bool]:
+        """Rows up to the row cap and the byte cap; True when either cut the answer short."""
+        rows: list[list[Any]] = []
+        size = 0
+        while batch := cursor.fetchmany(_FETCH_ROWS):
+            for raw in batch:
+                row = [to_json_value(v) for v in raw]
+                size += _json_size(row)
+                if len(rows) == self.limits.max_rows or size > self.limits.max_result_bytes:
+                    if not rows:
+                        raise TooLarge(
+                            f"the first row alone is larger than the "
+                            f"{self.limits.max_result_bytes} byte answer cap",
+                            limit_bytes=self.limits.max_result_bytes,
+                        )
+                    return rows, True
+                rows.append(row)
+        return rows, False
 
     def close(self) -> None:
         self._con.close()
@@ -142,7 +180,7 @@ def views_for(manifests: Iterable[Manifest], local_path: Any) -> dict[str, Path]
 
 
 def _hardened_connection(
-    allowed_dirs: list[Path], temp_dir: Path, limits: SqlLimits
+    allowed_dirs: list[str], temp_dir: Path, limits: SqlLimits
 ) -> duckdb.DuckDBPyConnection:
     temp_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(
@@ -151,13 +189,18 @@ def _hardened_connection(
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
             "allow_community_extensions": False,
+            "python_enable_replacements": False,
             "threads": limits.threads,
             "memory_limit": limits.memory_limit,
             "temp_directory": str(temp_dir),
             "max_temp_directory_size": "2GB",
+            # nothing of the process's home (often /root) in any setting or message
+            "home_directory": str(temp_dir),
+            "extension_directory": str(temp_dir / "extensions"),
+            "secret_directory": str(temp_dir / "secrets"),
         },
     )
-    dirs = ", ".join("'" + str(d).rstrip("/").replace("'", "''") + "/'" for d in allowed_dirs)
+    dirs = ", ".join("'" + d.rstrip("/").replace("'", "''") + "/'" for d in allowed_dirs)
     con.execute(f"SET allowed_directories = [{dirs}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
@@ -165,4 +208,12 @@ def _hardened_connection(
 
 
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    text = str(exc).strip()
+    return scrub(text.splitlines()[0][:300]) if text else type(exc).__name__
+
+
+def _json_size(row: list[Any]) -> int:
+    try:
+        return len(orjson.dumps(row)) + 1
+    except TypeError:  # an integer past 64 bits: orjson refuses it, the response encoder won't
+        return len(str(row)) + 1

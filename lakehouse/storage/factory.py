@@ -6,6 +6,7 @@ import hashlib
 
 from lakehouse.settings import Settings
 from lakehouse.storage.base import ObjectStore
+from lakehouse.storage.sweep import sweep_stale
 
 
 def open_store(settings: Settings) -> ObjectStore:
@@ -13,6 +14,9 @@ def open_store(settings: Settings) -> ObjectStore:
     if settings.store_backend == "s3":
         from lakehouse.storage.s3 import S3Store
 
+        # the local side of an S3 deployment: uploads, ingest, spills and the download cache
+        for directory in (settings.tmp_dir, settings.cache_dir):
+            sweep_stale(directory, settings.tmp_stale_after_s)
         return S3Store(
             settings.s3_bucket,
             settings.cache_dir,
@@ -25,7 +29,11 @@ def open_store(settings: Settings) -> ObjectStore:
     from lakehouse.storage.local import LocalStore
 
     return LocalStore(
-        settings.objects_dir, settings.tmp_dir, settings.max_object_bytes, settings.max_list
+        settings.objects_dir,
+        settings.tmp_dir,
+        settings.max_object_bytes,
+        settings.max_list,
+        stale_after_s=settings.tmp_stale_after_s,
     )
 
 

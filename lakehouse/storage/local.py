@@ -12,17 +12,30 @@ from lakehouse.durable import fsync_dir
 from lakehouse.errors import Conflict, NotFound
 from lakehouse.storage.base import ObjectInfo, ObjectListing, ObjectStore
 from lakehouse.storage.keys import validate_key, validate_prefix
+from lakehouse.storage.sweep import sweep_stale
 
 
 class LocalStore(ObjectStore):
-    """Objects as files under ``root``; temp files live in ``tmp_dir`` on the same filesystem."""
+    """Objects as files under ``root``; temp files live in ``tmp_dir`` on the same filesystem.
 
-    def __init__(self, root: Path, tmp_dir: Path, max_object_bytes: int, max_list: int) -> None:
+    Opening the store removes temp files in ``tmp_dir`` not modified for ``stale_after_s``
+    (``lakehouse.storage.sweep``): what writers killed mid-write left.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        tmp_dir: Path,
+        max_object_bytes: int,
+        max_list: int,
+        stale_after_s: float = 3600.0,
+    ) -> None:
         super().__init__(max_object_bytes, max_list)
         self.root = Path(root).resolve()
         self.tmp_dir = Path(tmp_dir).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        sweep_stale(self.tmp_dir, stale_after_s)
 
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)

@@ -9,6 +9,7 @@ different one under a taken name is a ``Conflict``.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -19,6 +20,8 @@ from lakehouse.storage import ObjectStore
 from lakehouse.vectors.persist import ShardStorage
 from lakehouse.vectors.profile import STAFFING, CorpusProfile
 from lakehouse.vectors.shard import ShardConfig
+
+log = logging.getLogger(__name__)
 
 MAX_SHARDS = 64
 
@@ -81,10 +84,24 @@ class CorpusRegistry:
         self.store = store
         self._lock = threading.Lock()
         self._corpora: dict[str, Corpus] = {}
+        self.load_errors: list[str] = []
         for obj in store.iter_all("corpora/"):
             if obj.key.endswith(".json"):
-                data = json.loads(store.get(obj.key))
-                self._corpora[data["name"]] = Corpus.from_dict(data)
+                self._load_one(obj.key)
+
+    def _load_one(self, key: str) -> None:
+        """One corpus definition; an unreadable one is reported and skipped, never a crash."""
+        try:
+            stored = Corpus.from_dict(json.loads(self.store.get(key)))
+            # the same checks as a new definition: a forged object cannot pass as a corpus
+            corpus = make_corpus(**{**asdict(stored), "profile": stored.profile})
+        except NotFound:
+            return
+        except Exception as exc:  # any shape a forged or truncated object can take
+            self.load_errors.append(f"{key}: unreadable corpus definition ({type(exc).__name__})")
+            log.warning("%s", self.load_errors[-1])
+            return
+        self._corpora[corpus.name] = corpus
 
     def create(self, corpus: Corpus) -> tuple[Corpus, bool]:
         """``(corpus, created)``; the same definition again is ``created=False``."""

@@ -24,6 +24,7 @@ def world(tmp_path_factory, model_cache):
     rows = [r for b in generate_batches(ROWS) for r in b.to_pylist()]
     csv = root / "workers.csv"
     write_csv(csv, ROWS)
+    client.services = services
     with client:
         resp = client.post("/v1/ingest", params={"name": "workers"},
                            files={"file": ("w.csv", csv.read_bytes())})  # fmt: skip
@@ -180,3 +181,29 @@ def test_who_is_a_token_hash_never_the_token(settings, model_cache):
         assert resp.status_code == 200, resp.text
         who = resp.json()["recorded"][0]["who"]
     assert who.startswith("token:") and "s3cret" not in who
+
+
+def test_a_malformed_audit_record_is_skipped_and_reported(world):
+    client, _ = world
+    store = client.services.store
+    before = records(client)
+    folder = next(iter(store.iter_all("playbooks/"))).key.rsplit("/", 1)[0]
+    bad = f"{folder}/999999999999999-bad.json"
+    store.put(bad, b'{"record_id": 1, "query"')  # what a disk fault or an old writer leaves
+    try:
+        resp = client.get("/v1/matrix/playbooks", params={"limit": 1000})
+        assert resp.status_code == 200
+        assert resp.json()["records"] == before
+        assert resp.json()["skipped"] == [{"key": bad, "reason": "unreadable (JSONDecodeError)"}]
+    finally:
+        store.delete(bad)
+
+
+def test_every_object_the_service_wrote_is_under_an_owned_prefix(world):
+    from lakehouse.storage.owned import service_owned
+
+    client, _ = world
+    trace = {"content": "placed a forklift driver", "tags": ["t"]}
+    assert client.post("/v1/pathway/traces", json=trace).status_code == 201
+    keys = [o.key for o in client.services.store.iter_all("")]
+    assert keys and [k for k in keys if not service_owned(k)] == []

@@ -230,3 +230,16 @@ def test_openapi_documents_every_route(api):
     for path in expected:
         assert path in paths, path
     assert api.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize("prefix", ["catalog", "datasets", "staging", "corpora", "vectors",
+                                    "pathway", "playbooks", "drift", "distill"])  # fmt: skip
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+@pytest.mark.parametrize("shape", ["{}/x/forged.json", "{}"])
+def test_every_service_prefix_is_read_only_through_storage(api, prefix, method, shape):
+    ingest(api, "people", CSV)
+    key = shape.format(prefix)
+    before = objects(api)
+    resp = api.request(method, f"/v1/storage/objects/{key}", content=b'{"forged": true}')
+    assert resp.status_code == 403 and resp.json()["error"] == "forbidden"
+    assert objects(api) == before
