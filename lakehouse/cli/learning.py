@@ -176,7 +176,9 @@ def distill_replay(
              r.get("hit_rank"), r.get("verdicts")) for r in run["rows"]]  # fmt: skip
     table(f"replay {run['run_id']} ({run['mode']})", ["task", "model", "status", "hit rank",
           "verdicts"], rows)  # fmt: skip
-    table("summary", ["model", "figures"], list(run["summary"].items()))
+    summary = run["summary"]
+    keys = list(next(iter(summary.values()), {}))
+    table("summary", ["model", *keys], [(m, *(f.get(k) for k in keys)) for m, f in summary.items()])
 
 
 @distill_app.command("compare")

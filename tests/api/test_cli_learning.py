@@ -122,6 +122,10 @@ def test_retrieval_replay_and_compare(env, tmp_path, capsys):
     (row,) = first["rows"]
     assert row["schema"] == "replay_run.v1" and row["hit_rank"] is not None
     second = run_json(capsys, *argv, "-k", "1")
+    capsys.readouterr()
+    assert main([*argv, "-k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "summary" in out and "t1" in out
     compared = run_json(capsys, "distill", "compare", first["run_id"], second["run_id"])
     assert set(compared) == {"a", "b", "delta"}
     capsys.readouterr()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def ray_head(num_cpus: int = 4, start_timeout_s: float = 120.0) -> Iterator[RayH
     finally:
         _stop(proc)
         log.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _wait_for_job_server(head: RayHead, proc: subprocess.Popen, timeout_s: float) -> None:
