@@ -15,7 +15,7 @@ from lakehouse.distill.replay import ReplayRequest
 router = APIRouter(prefix="/v1/distill", tags=["distill"], responses=ERRORS)
 
 
-def distill(request: Request) -> Distill:
+async def distill(request: Request) -> Distill:
     return request.app.state.distill
 
 

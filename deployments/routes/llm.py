@@ -17,7 +17,7 @@ from lakehouse.iterate import IterateRequest
 router = APIRouter(tags=["llm"], responses=UPSTREAM_ERRORS)
 
 
-def assistant(request: Request) -> Assistant:
+async def assistant(request: Request) -> Assistant:
     return request.app.state.assistant
 
 

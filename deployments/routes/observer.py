@@ -32,7 +32,7 @@ WORKFLOW_TYPES = frozenset(
 )
 
 
-def observer(svc: Services = Depends(services)) -> Facade:
+async def observer(svc: Services = Depends(services)) -> Facade:
     if svc.observer is None:
         raise Unavailable("the observer is not configured in this replica")
     return svc.observer
