@@ -60,7 +60,7 @@ class NaturalBatcher:
         except Exception as exc:  # the batch failed as a whole: every caller hears why
             answers = [exc] * len(batch)
         for (_, future), answer in zip(batch, answers, strict=True):
-            if future.done():  # the caller went away (cancelled)
+            if future.done() or future.get_loop().is_closed():  # the caller went away
                 continue
             if isinstance(answer, BaseException):
                 future.set_exception(answer)

@@ -152,3 +152,24 @@ def test_a_bad_query_among_concurrent_ones_is_refused_alone(settings):
     *good, bad = asyncio.run(scenario())
     assert isinstance(bad, InvalidInput)
     assert all(g["hits"] and g["complete"] for g in good)
+
+
+def test_a_cancelled_caller_leaves_the_others_and_later_batches_working():
+    release = asyncio.Event()
+
+    async def run(key, items):
+        await release.wait()
+        return items
+
+    async def scenario():
+        batcher = NaturalBatcher(run)
+        first = asyncio.create_task(batcher.submit("k", 1))
+        await asyncio.sleep(0)
+        gone = asyncio.create_task(batcher.submit("k", 2))  # queued behind the first
+        await asyncio.sleep(0)
+        gone.cancel()
+        release.set()
+        later = await batcher.submit("k", 3)
+        return await first, gone.cancelled(), later
+
+    assert asyncio.run(scenario()) == (1, True, 3)
