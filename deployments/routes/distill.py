@@ -15,7 +15,7 @@ from lakehouse.distill.replay import ReplayRequest
 router = APIRouter(prefix="/v1/distill", tags=["distill"], responses=ERRORS)
 
 
-async def distill(request: Request) -> Distill:
+def distill(request: Request) -> Distill:
     return request.app.state.distill
 
 

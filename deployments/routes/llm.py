@@ -17,7 +17,7 @@ from lakehouse.iterate import IterateRequest
 router = APIRouter(tags=["llm"], responses=UPSTREAM_ERRORS)
 
 
-async def assistant(request: Request) -> Assistant:
+def assistant(request: Request) -> Assistant:
     return request.app.state.assistant
 
 

@@ -32,7 +32,7 @@ WORKFLOW_TYPES = frozenset(
 )
 
 
-async def observer(svc: Services = Depends(services)) -> Facade:
+def observer(svc: Services = Depends(services)) -> Facade:
     if svc.observer is None:
         raise Unavailable("the observer is not configured in this replica")
     return svc.observer

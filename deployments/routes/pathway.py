@@ -31,7 +31,7 @@ router = APIRouter(prefix="/v1/pathway", tags=["pathway"], responses=UPSTREAM_ER
 AsOf = Annotated[float | None, Query(description="read as of this time (epoch seconds)")]
 
 
-async def pathway(svc: Services = Depends(services)) -> Facade:
+def pathway(svc: Services = Depends(services)) -> Facade:
     if svc.pathway is None:
         raise Unavailable("the pathway store is not configured in this replica")
     return svc.pathway
