@@ -40,15 +40,10 @@ from ray.data import ActorPoolStrategy
 from actors import NAMESPACE
 from actors.services import Services, build_services
 from lakehouse.distill.compare import summarize
-from lakehouse.distill.replay import (
-    CorpusIn,
-    Replayer,
-    ReplayOptions,
-    TierConfig,
-    check_tasks,
-)
+from lakehouse.distill.replay import CorpusIn, Replayer, ReplayOptions, check_tasks, make_run_id
 from lakehouse.distill.sources import REPLAY_LOG_FILE, SESSION_LOG_FILE
 from lakehouse.distill.tasks import row_task, session_tasks, task_columns, task_row
+from lakehouse.distill.tier import TierConfig
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.guard import ParquetRoster, Validator
 from lakehouse.iterate import SessionLog
@@ -160,8 +155,7 @@ def run(args: JobArgs, settings: Settings | None = None) -> dict[str, Any]:
     for corpus in options.corpora:  # an unknown corpus: 404 before any task runs
         asyncio.run(services.vectors.corpus(corpus.name))
     ds, total, source = _tasks(args, options, services)
-    run_id = Replayer(retriever(services, options), None).new_run_id()
-    trace_id = uuid.uuid4().hex
+    run_id, trace_id = make_run_id(time.time(), uuid.uuid4().hex), uuid.uuid4().hex
     ds = ds.map_batches(
         ReplayBatch,
         fn_constructor_args=(settings, options, run_id, trace_id),

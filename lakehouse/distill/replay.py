@@ -142,8 +142,7 @@ class Replayer:
         return {"run_id": run_id, "mode": req.mode, "rows": rows, "summary": summarize(rows)}
 
     def new_run_id(self) -> str:
-        """Run ids start with the time in ms, so they sort by when the run began."""
-        return f"{int(self.clock() * 1000):015d}-{self.new_id()[:8]}"
+        return make_run_id(self.clock(), self.new_id())
 
     async def one(
         self, run_id: str, task: Task, req: ReplayOptions, trace_id: str,
@@ -195,6 +194,11 @@ class Replayer:
             if task.original_verdicts else None,
             "replay_session_id": record.get("session_id"),
         }  # fmt: skip
+
+
+def make_run_id(now: float, token: str) -> str:
+    """A run id: the time in ms first, so run ids sort by when the run began."""
+    return f"{int(now * 1000):015d}-{token[:8]}"
 
 
 def check_tasks(tasks: Iterable[Task], req: ReplayOptions) -> None:
