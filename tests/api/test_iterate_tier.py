@@ -85,3 +85,13 @@ def test_the_gate_picks_the_model_and_the_session_row_records_why(world, confide
     row = sessions(services)[-1]
     assert row["session_id"] == out["session_id"] and row["model"] == model
     assert row["tier"] == out["tier"]
+
+
+def test_the_tier_reaches_the_session_evidence(world):
+    client, _, _ = world
+    receipt = client.post("/v1/distill/materialize", json={"transforms": ["sessions"]}).json()
+    (day,) = [o["dataset"] for o in receipt["outputs"]]
+    sql = f"SELECT tier, model FROM {day} ORDER BY tier"
+    resp = client.post("/v1/sql", json={"sql": sql})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["rows"] == [["small", "small-1"], ["strong", "strong-1"]]
