@@ -151,7 +151,7 @@ def main() -> None:
     print(f"{'replay (retrieval only)':<34}{'hit@1':>8}{'hit@10':>8}")
     for key in ("before_recorded_phrasing", "after_recorded_phrasing",
                 "before_other_phrasing", "after_other_phrasing"):  # fmt: skip
-        print(f"{key:<34}{ranks[key]['hit_at_1']:>8}{ranks[key]['hit_at_k']:>8}")
+        print(f"{key:<34}{ranks[key]['hit_at_1']:>8.3f}{ranks[key]['hit_at_k']:>8.3f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "learning.json").write_text(json.dumps(results, indent=2) + "\n")
 
