@@ -37,6 +37,9 @@ class ShardActor:
     def search(self, vector: Any, k: int, **options: Any) -> dict[str, Any]:
         return self.shard.search(vector, k, **options).to_dict()
 
+    def search_batch(self, queries: Any, k: int, ef: int | None = None) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.shard.search_batch(queries, k, ef)]
+
     def contains(self, ids: list[str]) -> list[bool]:
         return self.shard.contains(ids)
 
