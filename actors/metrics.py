@@ -179,7 +179,8 @@ def drift_statistics(report: dict[str, Any]) -> dict[str, float]:
         p_values = [t["p_value"] for t in tests if t is not None]
         return {"chi_square_min_p_value": min(p_values)} if p_values else {}
     if kind == "playbook":
-        return {"stale_successes": len(stats["removed"]) + len(stats["changed_role"])}
+        stale = ("removed", "changed_role", "no_longer_ranks")
+        return {"stale_successes": sum(len(stats.get(name) or []) for name in stale)}
     return {"breaches": len(stats["breaches"])}
 
 

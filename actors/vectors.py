@@ -54,6 +54,9 @@ class ShardActor:
         metrics.inc("lakehouse_vector_searches", **self.tags)
         return result
 
+    def search_batch(self, queries: Any, k: int, ef: int | None = None) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.shard.search_batch(queries, k, ef)]
+
     def contains(self, ids: list[str]) -> list[bool]:
         return self.shard.contains(ids)
 

@@ -37,7 +37,7 @@ CHROMA_BIN = ROOT / ".venv-chroma" / "bin"
 SQL_ROWS = 20_000
 SQL_RUNS = 200
 SQL_QUERIES = {
-    "group_by": "SELECT role, count(*) AS n, avg(rating) AS r FROM {t} GROUP BY role ORDER BY n DESC",
+    "group_by": "SELECT role, count(*) AS n, round(avg(rating), 6) AS r FROM {t} GROUP BY role ORDER BY n DESC, role",
     "point": "SELECT worker_id, last_name, city FROM {t} WHERE worker_id = '{id}'",
 }
 

@@ -15,10 +15,12 @@ from typing import Any
 from actors import metrics
 from actors.services import Services
 from lakehouse.chat import ChatReply
+from lakehouse.distill.tier import IterateTier, TierChoice, choose_tier
 from lakehouse.guard import ParquetRoster, Validator, Verdict
 from lakehouse.iterate import IterateLoop, IterateRequest, IterateResult, SessionLog
 from lakehouse.iterate.log import SessionAppender
 from lakehouse.iterate.store_log import ObjectStoreSessionLog, TeeSessionLog
+from lakehouse.matrix import MatrixQuery
 from lakehouse.observer.llm_spans import chat_span, session_spans
 from lakehouse.observer.spans import Span
 
@@ -29,10 +31,11 @@ log = logging.getLogger(__name__)
 class _Tee:
     """The session log for one request, keeping the record for its spans."""
 
-    def __init__(self, log: SessionAppender) -> None:
-        self.log, self.record = log, None
+    def __init__(self, log: SessionAppender, extra: Mapping[str, Any] | None = None) -> None:
+        self.log, self.record, self.extra = log, None, dict(extra or {})
 
     def append(self, record: Mapping[str, Any]) -> None:
+        record = {**record, **self.extra}
         self.log.append(record)
         self.record = record
 
@@ -63,8 +66,23 @@ class Assistant:
         metrics.verdict(kind, [e.category for e in verdict.errors])
         return verdict
 
-    async def iterate(self, request: IterateRequest, trace_id: str) -> IterateResult:
-        tee = _Tee(self.log)
+    async def choose_tier(self, tier: IterateTier, prompt: str) -> TierChoice:
+        """The model-tier gate's choice for ``prompt``: a matrix search of it in
+        ``tier.corpus`` (with the playbook), then the rule of ``lakehouse.distill.tier``.
+
+        Raises:
+            NotFound: the corpus does not exist (before any model is asked).
+        """
+        matrix = self.services.matrix
+        query = MatrixQuery(corpora=[(tier.corpus, 1.0)], text=prompt, k=tier.k,
+                            use_playbook=matrix.playbook is not None)  # fmt: skip
+        return choose_tier(tier, await matrix.search(query))
+
+    async def iterate(
+        self, request: IterateRequest, trace_id: str, tier: TierChoice | None = None
+    ) -> IterateResult:
+        """One iterate session; ``tier`` (the gate's choice) is recorded in its row."""
+        tee = _Tee(self.log, {"tier": tier.to_dict()} if tier is not None else None)
         validator = await self.validator(request.kind)
         loop = IterateLoop(self.services.chat, validator, tee)  # type: ignore[arg-type]
         try:

@@ -4,8 +4,9 @@ materialize, the evidence in SQL, and drift reports.
 Steps: record a success in the playbook for a few labelled queries (the top hits of a plain
 matrix search); ingest ``workers_next``, the roster with some of those workers removed and
 one re-roled; ``POST /v1/distill/materialize``; count the evidence rows with SQL; then a
-playbook drift report (``workers`` -> ``workers_next``, naming the changed successes) and
-an embedding drift report between the two rosters' resumes.
+playbook drift report (``workers`` -> ``workers_next``, naming the changed successes and
+those no longer in the top 10 for their query) and an embedding drift report between the
+two rosters' resumes.
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ def run(client: Any, csv_path: Path) -> None:
         rows = _post(client, "/v1/sql", {"sql": sql})["rows"]
         print(f"requests by route (from the evidence): {rows}")
     pair = {"a": {"dataset": "workers"}, "b": {"dataset": "workers_next"}}
-    playbook = _post(client, "/v1/drift/report", {"kind": "playbook", **pair})
+    ranked = {"rank_corpus": "workers", "rank_k": 10}
+    playbook = _post(client, "/v1/drift/report", {"kind": "playbook", **pair, **ranked})
     stats = playbook["statistics"]
     print(f"playbook drift: {playbook['verdict']}; removed {[e['id'] for e in stats['removed']]}, "
-          f"changed role {[(e['id'], e['role_now']) for e in stats['changed_role']]}")  # fmt: skip
+          f"changed role {[(e['id'], e['role_now']) for e in stats['changed_role']]}, "
+          f"no longer in the top 10 {[e['id'] for e in stats['no_longer_ranks']]} "
+          f"({playbook['sample_sizes']['queries_searched']} queries searched)")  # fmt: skip
     embedding = _post(client, "/v1/drift/report",
                       {"kind": "embedding", **pair, "column": "resume", "sample": 200})  # fmt: skip
     mmd = embedding["statistics"]["mmd2"]

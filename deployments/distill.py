@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from actors.services import Services
@@ -73,15 +74,33 @@ class Distill:
     async def receipt(self, run_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(self.materializer().receipt, run_id)
 
+    async def receipts(self, limit: int) -> dict[str, Any]:
+        return await asyncio.to_thread(self.materializer().receipts, limit)
+
     async def reporter(self) -> DriftReporter:
         await self.services.follower.sync()
         embedder = self.services.embedder
         embed = embedder.embed_documents if embedder is not None else None
-        return DriftReporter(self.services.store, dict(self.services.follower.manifests), embed)
+        return DriftReporter(self.services.store, dict(self.services.follower.manifests), embed,
+                             search=self._search_from_thread())  # fmt: skip
+
+    def _search_from_thread(self) -> Callable[[str, str, int], list[str]]:
+        """Matrix search without the playbook, callable from the reporter's worker thread
+        (the search itself runs on this replica's event loop)."""
+        loop, matrix = asyncio.get_running_loop(), self.services.matrix
+
+        def search(corpus: str, query: str, k: int) -> list[str]:
+            q = MatrixQuery(corpora=[(corpus, 1.0)], text=query, k=k, use_playbook=False)
+            found = asyncio.run_coroutine_threadsafe(matrix.search(q), loop).result()
+            return [str(h["id"]) for h in found["hits"]]
+
+        return search
 
     async def drift(self, request: DriftRequest, trace_id: str | None = None) -> dict[str, Any]:
         """One drift report; its verdict and main statistic also go to the observer as a
         ``drift.report`` event (and so to the span export)."""
+        if request.rank_corpus is not None and self.services.vectors is not None:
+            await self.services.vectors.corpus(request.rank_corpus)  # 404 before any work
         reporter = await self.reporter()
         report = await asyncio.to_thread(reporter.report, request)
         await self._observe(report, trace_id)
@@ -94,6 +113,10 @@ class Distill:
     async def baseline(self, name: str) -> dict[str, Any]:
         reporter = await self.reporter()
         return await asyncio.to_thread(reporter.baseline, name)
+
+    async def baselines(self) -> dict[str, Any]:
+        reporter = await self.reporter()
+        return await asyncio.to_thread(reporter.baselines)
 
     async def _observe(self, report: dict[str, Any], trace_id: str | None) -> None:
         observer = self.services.observer

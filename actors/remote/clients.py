@@ -26,6 +26,11 @@ class ShardClient:
     async def search(self, vector: Any, k: int, **options: Any) -> dict[str, Any]:
         return await self.facade.search(vector, k, **options)
 
+    async def search_batch(
+        self, queries: Any, k: int, ef: int | None = None
+    ) -> list[dict[str, Any]]:
+        return await self.facade.search_batch(queries, k, ef)
+
     async def stats(self) -> dict[str, Any]:
         return await self.facade.stats()
 

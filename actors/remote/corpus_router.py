@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from actors.remote.batcher import NaturalBatcher
 from actors.remote.clients import RegistryClient, ShardClient
 from actors.remote.facade import LATE, settle
 from lakehouse.errors import NotFound, Unavailable
@@ -49,6 +50,7 @@ class CorpusRouter:
         self._shards: dict[tuple[str, int], ShardClient] = {}
         self._seen: dict[str, tuple[Generation, float]] = {}  # generation, when learned
         self.on_forget: Callable[[str], Any] = lambda name: None
+        self.batcher = NaturalBatcher(self._search_batch)
 
     async def corpus(self, name: str, fresh: bool = False) -> Corpus:
         if fresh or name not in self._corpora:
@@ -108,8 +110,37 @@ class CorpusRouter:
         return found
 
     async def search(self, name: str, vector: Any, k: int, **options: Any) -> dict[str, Any]:
-        """Top ``k`` over all shards, searched in parallel; ``complete`` if ``k`` were found."""
-        return (await self.search_many([(name, vector, k, options)], None))[0]
+        """Top ``k`` over all shards, searched in parallel; ``complete`` if ``k`` were found.
+
+        A plain search (no filter, exclusions, allow-list or ``ef``) is batched with the
+        plain searches of the same corpus and ``k`` that arrive while one is in flight.
+        """
+        if not _plain(options):
+            return (await self.search_many([(name, vector, k, options)], None))[0]
+        corpus = await self.corpus(name)
+        query = check.check_query(vector, corpus.dim)[0]  # refused alone, never in a batch
+        check.check_k(k, 1000)
+        return await self.batcher.submit((name, k), query)
+
+    async def _search_batch(self, key: tuple[str, int], queries: list[np.ndarray]) -> list:
+        """One ``search_batch`` call per shard for every query, merged query by query."""
+        name, k = key
+        corpus = await self.corpus(name)
+        stacked = np.stack(queries)
+        calls = [
+            self._shard(corpus, s).submit("search_batch", stacked, k) for s in range(corpus.shards)
+        ]
+        parts = await settle(calls, None)
+        if any(isinstance(p, BaseException) for p in parts):
+            # a shard restarting, the corpus gone or changed: each query on its own path,
+            # which refreshes the corpus and raises each caller's own error
+            return await asyncio.gather(
+                *(self._search_alone(name, q, k) for q in queries),
+                return_exceptions=True,
+            )
+        merged = [_merge([p[i] for p in parts], k) for i in range(len(queries))]
+        self._seen[name] = (merged[-1]["generation"], time.monotonic())
+        return merged
 
     async def search_many(
         self, requests: Sequence[SearchRequest], timeout_s: float | None
@@ -136,6 +167,9 @@ class CorpusRouter:
                 self._seen[plan[0].name] = (merged["generation"], time.monotonic())
             out.append(merged)
         return out
+
+    async def _search_alone(self, name: str, query: np.ndarray, k: int) -> dict[str, Any]:
+        return (await self.search_many([(name, query, k, {})], None))[0]
 
     async def generations(
         self, names: Sequence[str], max_age_s: float
@@ -220,6 +254,11 @@ class CorpusRouter:
         if key not in self._shards:
             self._shards[key] = self.open_shard(corpus, index)
         return self._shards[key]
+
+
+def _plain(options: dict[str, Any]) -> bool:
+    """No option that changes what a shard searches (an empty allow-list allows nothing)."""
+    return all(v is None or (key == "exclude_ids" and not v) for key, v in options.items())
 
 
 def _merge(parts: list[Any], k: int) -> dict[str, Any] | None:

@@ -85,6 +85,13 @@ async def settle(pending: Sequence[Any], timeout_s: float | None) -> list[Any]:
     if it had not answered ``timeout_s`` seconds after this was called (None: no deadline).
     A late call is left to finish on its own.
     """
+    if len(pending) == 1 and timeout_s is None and isinstance(pending[0], ray.ObjectRef):
+        # one call and no deadline (a one-shard search): awaited on the loop directly, which
+        # saves the waiter thread's hand-offs that only pay off for several calls at once
+        try:
+            return [await pending[0]]
+        except RayError as exc:
+            return [unwrap(exc)]
     refs = {i: p for i, p in enumerate(pending) if isinstance(p, ray.ObjectRef)}
     local = {i: p for i, p in enumerate(pending) if i not in refs}
     outcome: dict[int, Any] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from deployments.distill import Distill
 from deployments.tracing import current_trace_id
@@ -36,7 +36,17 @@ async def materialize(
     return await dist.materialize(body.transforms if body else None)
 
 
-@router.get("/receipts/{run_id}", summary="A materialize run's receipt")
+@router.get(
+    "/receipts",
+    summary="The newest materialize receipts in brief; unreadable objects go in `skipped`",
+)
+async def receipts(
+    limit: int = Query(default=20, ge=1, le=1000), dist: Distill = Depends(distill)
+) -> dict[str, Any]:
+    return await dist.receipts(limit)
+
+
+@router.get("/receipts/{run_id}", summary="A materialize run's receipt (404: none, or malformed)")
 async def receipt(
     run_id: str = Path(max_length=64, pattern=RUN_ID),
     dist: Distill = Depends(distill),

@@ -23,11 +23,13 @@ router = APIRouter(prefix="/v1/drift", tags=["drift"], responses=ERRORS)
     description=(
         'Windows are `{"dataset": name}` or `{"transform": "sessions", "start": day, '
         '"end": day}` (evidence days from `/v1/distill/materialize`). Answers sample '
-        "sizes, statistics, the thresholds used and `verdict` (`drift` / `no_drift`). 400 "
+        "sizes, statistics, the thresholds used and `verdict` (`drift` / `no_drift`). A "
+        "playbook report with `rank_corpus` also names the successes whose worker is no "
+        "longer in the top `rank_k` for the recorded query (`no_longer_ranks`). 400 "
         "for a malformed threshold or window, 404 for a dataset, window, playbook corpus "
-        "or baseline that does not exist, 503 for embedding drift with no embedder. Each "
-        "report's main statistics are also published as the `lakehouse_drift_statistic` "
-        "metric (tags `kind`, `statistic`, `verdict`)."
+        "rank corpus or baseline that does not exist, 503 for embedding drift with no "
+        "embedder. Each report's main statistics are also published as the "
+        "`lakehouse_drift_statistic` metric (tags `kind`, `statistic`, `verdict`)."
     ),
 )
 async def report(body: DriftRequest, dist: Distill = Depends(distill)) -> dict[str, Any]:
@@ -41,7 +43,15 @@ async def save_baseline(body: BaselineRequest, dist: Distill = Depends(distill))
     return await dist.save_baseline(body.name, body.window)
 
 
-@router.get("/baselines/{name}", summary="A saved baseline")
+@router.get(
+    "/baselines",
+    summary="Every saved baseline; unreadable objects are listed in `skipped`, not fatal",
+)
+async def baselines(dist: Distill = Depends(distill)) -> dict[str, Any]:
+    return await dist.baselines()
+
+
+@router.get("/baselines/{name}", summary="A saved baseline (404 if never saved or malformed)")
 async def baseline(
     name: str = Path(pattern=BASELINE_NAME), dist: Distill = Depends(distill)
 ) -> dict[str, Any]:

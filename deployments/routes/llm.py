@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from deployments.assistant import Assistant
 from deployments.tracing import current_trace_id
 from deployments.wire.common import UPSTREAM_ERRORS
+from deployments.wire.llm import IterateBody
 from lakehouse.chat import ChatRequest
 from lakehouse.guard import ValidateRequest
-from lakehouse.iterate import IterateRequest
 
 router = APIRouter(tags=["llm"], responses=UPSTREAM_ERRORS)
 
@@ -55,9 +55,18 @@ async def validate(body: ValidateRequest, llm: Assistant = Depends(assistant)) -
     summary="Prompt → chat → extract JSON → validate → feed errors back, up to max_iter",
     description=(
         "200 with `accepted` true or false (and why not); every session is appended to the "
-        "JSONL session log (`session.iterate.v1`). Provider failures map to 502/503/504."
+        "JSONL session log (`session.iterate.v1`). Provider failures map to 502/503/504. "
+        "Send `tier` (`small_model`, `strong_model`, `confident_at`, `corpus`) instead of "
+        "`model` and the model-tier gate picks one from a matrix search of the prompt: the "
+        "choice and its reason are in the answer and the session row (`tier`); 404 for an "
+        "unknown corpus, before any model is asked."
     ),
 )
-async def iterate(body: IterateRequest, llm: Assistant = Depends(assistant)) -> dict[str, Any]:
-    result = await llm.iterate(body, current_trace_id())
-    return result.to_dict()
+async def iterate(body: IterateBody, llm: Assistant = Depends(assistant)) -> dict[str, Any]:
+    choice = await llm.choose_tier(body.tier, body.prompt) if body.tier is not None else None
+    result = await llm.iterate(body.request(choice.model if choice else None),
+                               current_trace_id(), choice)  # fmt: skip
+    out = result.to_dict()
+    if choice is not None:
+        out["tier"] = choice.to_dict()
+    return out

@@ -7,6 +7,9 @@
     lakehouse search workers "forklift operator" -k 5
     lakehouse matrix search "night shift forklift" -c workers -c notes:0.5
     lakehouse matrix record "night shift forklift" --id W0000042 --outcome success
+    lakehouse drift report verdict --a sessions:2026-11-27 --b sessions:2026-11-28
+    lakehouse distill materialize -t sessions
+    lakehouse embed-job submit --dataset workers --corpus workers   # Ray's job server
 
 Exit codes by error class: see ``lakehouse.cli.output``.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import typer
 
-from lakehouse.cli import local, remote
+from lakehouse.cli import embed_job, learning, local, remote
 from lakehouse.cli.output import EXIT_INTERNAL, report
 
 app = typer.Typer(
@@ -26,6 +29,9 @@ app = typer.Typer(
 )
 app.registered_commands += local.app.registered_commands + remote.app.registered_commands
 app.registered_groups += remote.app.registered_groups
+app.add_typer(learning.drift_app, name="drift")
+app.add_typer(learning.distill_app, name="distill")
+app.add_typer(embed_job.app, name="embed-job")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,12 +57,21 @@ def report(exc: BaseException) -> int:
         trace = getattr(exc, "trace_id", None)
         if trace:
             message += f" (trace {trace})"
+        message += _problems(getattr(exc, "details", None))
     elif isinstance(exc, httpx.TransportError):
         message = f"cannot reach the server: {exc}"
     else:
         message = f"{type(exc).__name__}: {exc}"
     print(f"error: {message}", file=sys.stderr)
     return exit_code(exc)
+
+
+def _problems(details: Any) -> str:
+    """A 400's per-field reasons (``[{"field", "reason"}]``), one indented line each."""
+    if not isinstance(details, list):
+        return ""
+    lines = [f"\n  {d.get('field')}: {d.get('reason')}" for d in details if isinstance(d, dict)]
+    return "".join(lines[:10])
 
 
 def stdout() -> Console:

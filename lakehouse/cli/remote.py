@@ -124,7 +124,7 @@ def matrix_search(
     if sql_filter:
         options["sql_filter"] = sql_filter
     with client(url, token) as c:
-        answer = c.matrix.search([_weighted(c) for c in corpus], query=query, k=k, **options)
+        answer = c.matrix.search([weighted(c) for c in corpus], query=query, k=k, **options)
     if as_json:
         return emit_json(answer)
     rows = [_matrix_row(i, hit) for i, hit in enumerate(answer["hits"])]
@@ -172,7 +172,7 @@ def matrix_playbook(
     table("playbook", ["when", "query", "ids", "outcome", "weight", "who"], rows)
 
 
-def _weighted(spec: str) -> str | tuple[str, float]:
+def weighted(spec: str) -> str | tuple[str, float]:
     name, sep, weight = spec.partition(":")
     if not sep:
         return name

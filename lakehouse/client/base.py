@@ -11,6 +11,7 @@ import tenacity
 
 from lakehouse.client import calls
 from lakehouse.client.data import Catalog, Ingest, Sql, Storage
+from lakehouse.client.learning import Distill, Drift
 from lakehouse.client.llm import Chat, Iterate, Validate
 from lakehouse.client.memory import Observer, Pathway
 from lakehouse.client.retrieval import Embed, Matrix, Playbooks, Vectors
@@ -84,6 +85,8 @@ class Routes:
         self.validate = Validate(send, binary)
         self.iterate = Iterate(send, binary)
         self.chat = Chat(send, binary)
+        self.distill = Distill(send, binary)
+        self.drift = Drift(send, binary)
 
     def _request_args(self, call: calls.Call) -> dict[str, Any]:
         content, headers = call.body()

@@ -32,14 +32,19 @@ class Iterate(Group):
 
     def run(
         self,
-        model: str,
+        model: str | None,
         kind: str,
         prompt: str,
         max_iter: int | None = None,
         pinned: Mapping[str, Any] | None = None,
         system: str | None = None,
+        tier: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """One session; ``tier`` (``small_model``, ``strong_model``, ...) instead of ``model``
+        lets the server's model-tier gate pick the model."""
         body = drop_none(model=model, kind=kind, prompt=prompt, max_iter=max_iter, system=system)
         if pinned is not None:
             body["pinned"] = dict(pinned)
+        if tier is not None:
+            body["tier"] = dict(tier)
         return self._send(Call("POST", "/v1/iterate", json=body, idempotent=False))

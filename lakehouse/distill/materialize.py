@@ -251,10 +251,49 @@ class Materializer:
             self.store.delete(staged.staged_key)
 
     def receipt(self, run_id: str) -> dict[str, Any]:
-        """A past run's receipt; ``NotFound`` if there is none."""
+        """A past run's receipt; ``NotFound`` if there is none, or if it is malformed (the
+        object is logged and skipped, never a 500)."""
         if not run_id.replace("-", "").isalnum() or len(run_id) > 64:
             raise InvalidInput("run_id must be letters, digits and '-'", field="run_id")
-        return json.loads(self.store.get(RECEIPTS_PREFIX + f"{run_id}.json"))
+        key = RECEIPTS_PREFIX + f"{run_id}.json"
+        try:
+            return checked_receipt(self.store.get(key))
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("receipt %s unreadable (%s); skipped", key, exc)
+            raise NotFound(
+                f"receipt {run_id!r} is unreadable ({type(exc).__name__}) and was skipped",
+                key=key,
+            ) from None
+
+    def receipts(self, limit: int = 20) -> dict[str, Any]:
+        """The newest ``limit`` receipts in brief (run ids start with the time, so keys
+        sort), and ``[{key, reason}]`` for each object among them that could not be read."""
+        keys = sorted((o.key for o in self.store.iter_all(RECEIPTS_PREFIX)), reverse=True)
+        found, skipped = [], []
+        for key in keys[:limit]:
+            try:
+                receipt = checked_receipt(self.store.get(key))
+            except NotFound:
+                continue  # deleted since the listing
+            except (ValueError, TypeError, KeyError) as exc:
+                log.warning("receipt %s unreadable (%s); skipped", key, exc)
+                skipped.append({"key": key, "reason": f"unreadable ({type(exc).__name__})"})
+                continue
+            found.append({k: receipt.get(k) for k in _BRIEF})
+        return {"receipts": found, "skipped": skipped}
+
+
+_BRIEF = ("run_id", "started_at", "finished_at", "rows_added", "errors")
+
+
+def checked_receipt(data: bytes) -> dict[str, Any]:
+    """A receipt object, checked for the fields its readers use."""
+    receipt = json.loads(data)
+    if not isinstance(receipt, dict) or receipt["schema"] != RECEIPT_SCHEMA:
+        raise TypeError(f"not a {RECEIPT_SCHEMA} object")
+    if not isinstance(receipt["run_id"], str) or not isinstance(receipt["rows_added"], int):
+        raise TypeError("run_id or rows_added has the wrong type")
+    return receipt
 
 
 def check_base(staged: Staged, current: Manifest | None) -> None:

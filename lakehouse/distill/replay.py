@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ from lakehouse.jsonl import dumps_compact
 
 SCHEMA = "replay_run.v1"
 MAX_TASKS = 100
+DATASET_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 FACT_FIELDS = ("role", "city", "state", "shift", "skills", "certifications", "available")
 
 
@@ -49,16 +50,12 @@ class CorpusIn(BaseModel):
     weight: float = Field(default=1.0, ge=0, le=10)
 
 
-class ReplayRequest(BaseModel):
-    """``POST /v1/distill/replay``: recorded ``sessions`` (ids), inline ``tasks``, or a
-    catalog ``dataset`` of tasks (``task_id``, ``prompt``, optional ``kind``, ``model``,
-    ``max_iter``, ``expected_ids``)."""
+class ReplayOptions(BaseModel):
+    """How tasks are replayed, whatever their source (the route's body and the bulk job's
+    arguments share them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    sessions: list[str] | None = Field(default=None, min_length=1, max_length=MAX_TASKS)
-    tasks: list[TaskIn] | None = Field(default=None, min_length=1, max_length=MAX_TASKS)
-    dataset: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     mode: Literal["full", "retrieval"] = "full"
     corpora: list[CorpusIn] = Field(
         default_factory=lambda: [CorpusIn(name="workers")], min_length=1, max_length=16
@@ -69,6 +66,16 @@ class ReplayRequest(BaseModel):
     model: str | None = Field(default=None, max_length=200, pattern=MODEL_PATTERN)
     tier: TierConfig | None = None
 
+
+class ReplayRequest(ReplayOptions):
+    """``POST /v1/distill/replay``: recorded ``sessions`` (ids), inline ``tasks``, or a
+    catalog ``dataset`` of tasks (``task_id``, ``prompt``, optional ``kind``, ``model``,
+    ``max_iter``, ``expected_ids``), replayed with the options of ``ReplayOptions``."""
+
+    sessions: list[str] | None = Field(default=None, min_length=1, max_length=MAX_TASKS)
+    tasks: list[TaskIn] | None = Field(default=None, min_length=1, max_length=MAX_TASKS)
+    dataset: str | None = Field(default=None, pattern=DATASET_NAME)
+
     @model_validator(mode="after")
     def _one_source(self) -> ReplayRequest:
         if sum(x is not None for x in (self.sessions, self.tasks, self.dataset)) != 1:
@@ -78,7 +85,7 @@ class ReplayRequest(BaseModel):
         return self
 
 
-Retrieve = Callable[[str, ReplayRequest], Awaitable[dict[str, Any]]]
+Retrieve = Callable[[str, ReplayOptions], Awaitable[dict[str, Any]]]
 ValidatorFor = Callable[[str], Awaitable[Validator]]
 
 
@@ -97,48 +104,51 @@ class Replayer:
 
     Args:
         retrieve: async ``(query, request) -> matrix answer`` (``hits``, ``low_confidence``).
-        log: the replay log (rows are appended durably, one per task).
+        log: the replay log (``run`` appends rows durably, one per task; None where the
+            caller writes the rows ``one`` returns, as the bulk job does).
         chat: the provider for ``full`` mode (None: only ``retrieval`` mode runs).
         validator_for: async ``kind -> Validator`` (fills need the roster).
         clock, new_id: injected by tests.
     """
 
     def __init__(
-        self, retrieve: Retrieve, log: SessionLog, chat: ChatProvider | None = None,
+        self, retrieve: Retrieve, log: SessionLog | None, chat: ChatProvider | None = None,
         validator_for: ValidatorFor | None = None, *, clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:  # fmt: skip
         self.retrieve, self.log, self.chat = retrieve, log, chat
         self.validator_for, self.clock, self.new_id = validator_for, clock, new_id
 
-    async def prepare(self, tasks: list[Task], req: ReplayRequest) -> dict[str, Validator]:
+    async def prepare(self, tasks: list[Task], req: ReplayOptions) -> dict[str, Validator]:
         """Every check that can fail, before the first row is written; the validators."""
         if req.mode == "retrieval":
             return {}
         if self.chat is None or self.validator_for is None:
             raise InvalidInput("full replay needs a chat provider; use mode=retrieval")
-        for task in tasks:
-            if task.kind not in KINDS:
-                raise InvalidInput(f"task {task.session_id}: unknown kind {task.kind!r}")
-            if req.model is None and req.tier is None and task.model is None:
-                raise InvalidInput(f"task {task.session_id} names no model; set model or tier")
+        check_tasks(tasks, req)
         return {kind: await self.validator_for(kind) for kind in {t.kind for t in tasks}}
 
-    async def run(self, tasks: list[Task], req: ReplayRequest, trace_id: str) -> dict[str, Any]:
+    async def run(self, tasks: list[Task], req: ReplayOptions, trace_id: str) -> dict[str, Any]:
         """Replay ``tasks`` in order; returns the run id, its rows and their summary."""
         validators = await self.prepare(tasks, req)
-        run_id = f"{int(self.clock() * 1000):015d}-{self.new_id()[:8]}"
+        assert self.log is not None, "run needs a replay log"
+        log = self.log
+        run_id = self.new_run_id()
         rows = []
         for task in tasks:
-            row = await self._one(run_id, task, req, trace_id, validators)
-            await asyncio.to_thread(self.log.append, row)
+            row = await self.one(run_id, task, req, trace_id, validators)
+            await asyncio.to_thread(log.append, row)
             rows.append(row)
         return {"run_id": run_id, "mode": req.mode, "rows": rows, "summary": summarize(rows)}
 
-    async def _one(
-        self, run_id: str, task: Task, req: ReplayRequest, trace_id: str,
+    def new_run_id(self) -> str:
+        return make_run_id(self.clock(), self.new_id())
+
+    async def one(
+        self, run_id: str, task: Task, req: ReplayOptions, trace_id: str,
         validators: dict[str, Validator],
     ) -> dict[str, Any]:  # fmt: skip
+        """One task's ``replay_run.v1`` row (not yet logged)."""
         started = self.clock()
         retrieval = await self.retrieve(task.prompt, req)
         ids = [str(h["id"]) for h in retrieval.get("hits", [])]
@@ -159,7 +169,7 @@ class Replayer:
         return row
 
     async def _full(
-        self, task: Task, req: ReplayRequest, trace_id: str, retrieval: dict[str, Any],
+        self, task: Task, req: ReplayOptions, trace_id: str, retrieval: dict[str, Any],
         validator: Validator,
     ) -> dict[str, Any]:  # fmt: skip
         tier = choose_tier(req.tier, retrieval) if req.tier is not None else None
@@ -184,6 +194,22 @@ class Replayer:
             if task.original_verdicts else None,
             "replay_session_id": record.get("session_id"),
         }  # fmt: skip
+
+
+def make_run_id(now: float, token: str) -> str:
+    """A run id: the time in ms first, so run ids sort by when the run began."""
+    return f"{int(now * 1000):015d}-{token[:8]}"
+
+
+def check_tasks(tasks: Iterable[Task], req: ReplayOptions) -> None:
+    """``InvalidInput`` for a task full mode cannot run: an unknown kind, or no model."""
+    if req.mode == "retrieval":
+        return
+    for task in tasks:
+        if task.kind not in KINDS:
+            raise InvalidInput(f"task {task.session_id}: unknown kind {task.kind!r}")
+        if req.model is None and req.tier is None and task.model is None:
+            raise InvalidInput(f"task {task.session_id} names no model; set model or tier")
 
 
 def bundle(prompt: str, hits: list[dict[str, Any]]) -> str:

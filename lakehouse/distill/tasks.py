@@ -7,7 +7,8 @@ the loop applied them), or the ids an inline task names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,18 @@ def from_sessions(log_path: Path, session_ids: list[str]) -> list[Task]:
     return [found[s] for s in session_ids]
 
 
+def session_tasks(log_path: Path) -> Iterator[Task]:
+    """Every replayable session of the log, in log order (the first record of an id wins)."""
+    seen: set[str] = set()
+    for record in read_sessions(log_path):
+        sid = record.get("session_id")
+        if isinstance(sid, str) and sid not in seen:
+            task = _task(record)
+            if task is not None:
+                seen.add(sid)
+                yield task
+
+
 def _task(record: dict[str, Any]) -> Task | None:
     attempts = record.get("attempts")
     if not isinstance(attempts, list) or not attempts or not isinstance(attempts[0], dict):
@@ -129,18 +142,34 @@ def from_dataset(path: Path, name: str, limit: int) -> list[Task]:
         InvalidInput: a required column is missing, or the dataset has more than ``limit``
             rows (bulk replay belongs in a job).
     """
+    columns = task_columns(path, name)
+    rows = pq.ParquetFile(path).metadata.num_rows
+    if rows > limit:
+        raise InvalidInput(f"dataset {name!r} has {rows} tasks; at most {limit} per request")
+    return [row_task(r) for r in pq.read_table(path, columns=columns).to_pylist()]
+
+
+def task_columns(path: Path, name: str) -> list[str]:
+    """The task columns a dataset's Parquet holds; ``InvalidInput`` if a required one is not."""
     schema = pq.read_schema(path)
     missing = [c for c in TASK_COLUMNS if c not in schema.names]
     if missing:
         raise InvalidInput(f"dataset {name!r} has no column(s) {missing}", field="dataset")
-    rows = pq.ParquetFile(path).metadata.num_rows
-    if rows > limit:
-        raise InvalidInput(f"dataset {name!r} has {rows} tasks; at most {limit} per request")
-    columns = [c for c in (*TASK_COLUMNS, *OPTIONAL_COLUMNS) if c in schema.names]
-    return [_row_task(r) for r in pq.read_table(path, columns=columns).to_pylist()]
+    return [c for c in (*TASK_COLUMNS, *OPTIONAL_COLUMNS) if c in schema.names]
 
 
-def _row_task(row: dict[str, Any]) -> Task:
+def task_row(task: Task) -> dict[str, Any]:
+    """A task as a flat row (what a bulk job ships between processes); ``row_task`` reads it."""
+    return {
+        "task_id": task.session_id, "prompt": task.prompt, "kind": task.kind,
+        "model": task.model, "max_iter": task.max_iter, "expected_ids": list(task.expected_ids),
+        "pinned": json.dumps(task.pinned), "original_status": task.original_status,
+        "original_verdicts": list(task.original_verdicts),
+    }  # fmt: skip
+
+
+def row_task(row: dict[str, Any]) -> Task:
+    """A task from a dataset row (or a ``task_row``)."""
     expected = row.get("expected_ids") or []
     if isinstance(expected, str):
         expected = [e for e in expected.split(";") if e]
@@ -150,7 +179,9 @@ def _row_task(row: dict[str, Any]) -> Task:
         prompt=str(row["prompt"]),
         kind=str(row.get("kind") or "fill"),
         model=str(row["model"]) if row.get("model") else None,
-        pinned={},
+        pinned=json.loads(row["pinned"]) if row.get("pinned") else {},
         max_iter=int(max_iter) if isinstance(max_iter, int) and 1 <= max_iter <= MAX_ITER else 3,
         expected_ids=tuple(str(e) for e in expected),
+        original_status=row.get("original_status"),
+        original_verdicts=tuple(row.get("original_verdicts") or ()),
     )

@@ -13,7 +13,9 @@ The rule, in order (the first that applies decides):
    **strong**.
 
 With no hits at all the task goes to the strong model. The decision and its reason are
-recorded in the row (``tier: {"tier", "model", "reason", "best_score"}``).
+recorded in the row (``tier: {"tier", "model", "reason", "best_score"}``): in the replay
+row, and in the ``session.iterate.v1`` row when ``POST /v1/iterate`` is sent a ``tier``
+instead of a ``model`` (its prompt is searched in ``tier.corpus`` with the playbook first).
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ class TierConfig(BaseModel):
     small_model: str = Field(min_length=1, max_length=200, pattern=MODEL_PATTERN)
     strong_model: str = Field(min_length=1, max_length=200, pattern=MODEL_PATTERN)
     confident_at: float = Field(default=0.55, ge=-1, le=1)
+
+
+class IterateTier(TierConfig):
+    """The gate on ``POST /v1/iterate``: the two models and the corpus its prompt is searched
+    in (with the playbook) to decide between them."""
+
+    corpus: str = Field(default="workers", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
+    k: int = Field(default=5, ge=1, le=100)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ embedding  embedded texts of two windows (``column``)      MMD permutation p < `
                                                            ``min_centroid_distance``
 verdict    session/replay status and error-class shares    a chi-square p < ``alpha``
 playbook   recorded successes against the roster in        any success names a worker who is
-           ``b`` (and ``a``, the roster it was recorded    gone from ``b`` or whose role
-           against)                                        differs between ``a`` and ``b``
+           ``b`` (and ``a``, the roster it was recorded    gone from ``b``, whose role differs
+           against), and against what retrieval in        between ``a`` and ``b``, or (with
+           ``rank_corpus`` returns for their query now     ``rank_corpus``) who is no longer
+                                                           in the top ``rank_k`` for the query
 baseline   quality figures of ``b`` against a saved        a rate fell by more than
            baseline                                        ``max_rate_drop`` or latency rose
                                                            by more than ``max_latency_rise``
@@ -19,7 +21,7 @@ baseline   quality figures of ``b`` against a saved        a rate fell by more t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -51,7 +53,9 @@ class DriftRequest(BaseModel):
     ``a`` and ``b`` are the two windows (``b`` the newer); ``baseline`` names a saved
     baseline (kind ``baseline``); ``column`` the text column embedded (kind ``embedding``);
     ``sample`` caps the rows embedded per side (drawn with ``seed``); ``corpus`` the
-    playbook whose records are checked (kind ``playbook``).
+    playbook whose records are checked (kind ``playbook``); ``rank_corpus`` the corpus each
+    success's query is searched in (no playbook boost), to name the workers who no longer
+    rank in its top ``rank_k`` (at most ``sample`` distinct queries are searched).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -64,6 +68,8 @@ class DriftRequest(BaseModel):
     sample: int = Field(default=300, ge=10, le=2000)
     seed: int = Field(default=0, ge=0, le=2**31)
     corpus: str = Field(default="_playbook", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
+    rank_corpus: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
+    rank_k: int = Field(default=10, ge=1, le=100)
     thresholds: DriftThresholds = Field(default_factory=DriftThresholds)
 
 
@@ -104,26 +110,36 @@ def _classes(table: pa.Table) -> Counter[str]:
 
 def playbook_report(
     records: Iterable[dict[str, Any]], now: dict[str, str], then: dict[str, str] | None,
-    th: DriftThresholds,
+    th: DriftThresholds, ranked: Mapping[str, list[str]] | None = None,
 ) -> dict:  # fmt: skip
-    """Successes whose worker left the roster (``now``) or changed role since ``then``.
+    """Successes whose worker left the roster (``now``), changed role since ``then``, or no
+    longer ranks for the query (``ranked``: query -> the ids retrieval returns for it now).
 
-    ``now`` and ``then`` map worker id to role.
+    ``now`` and ``then`` map worker id to role. A success whose query was not searched
+    (over the cap) is counted in ``rank_unchecked``.
     """
-    removed, changed, checked = [], [], 0
+    removed, changed, unranked, checked, unchecked = [], [], [], 0, 0
     for rec in records:
         if rec.get("outcome") != "success":
             continue
         checked += 1
+        top = None if ranked is None else ranked.get(rec.get("query"))  # type: ignore[arg-type]
+        unchecked += ranked is not None and top is None
         for wid in rec.get("ids", []):
             entry = {"record_id": rec.get("record_id"), "query": rec.get("query"), "id": wid}
             if wid not in now:
                 removed.append(entry)
-            elif then is not None and wid in then and then[wid] != now[wid]:
+                continue  # gone from the roster: it cannot rank either
+            if then is not None and wid in then and then[wid] != now[wid]:
                 changed.append({**entry, "role_then": then[wid], "role_now": now[wid]})
-    stats = {"removed": removed, "changed_role": changed, "role_check": then is not None}
-    sizes = {"successes": checked, "roster_now": len(now), "roster_then": len(then or {})}
-    return _report("playbook", sizes, stats, bool(removed or changed), th)
+            if top is not None and wid not in top:
+                unranked.append({**entry, "rank_k": len(top)})
+    stats = {"removed": removed, "changed_role": changed, "no_longer_ranks": unranked,
+             "role_check": then is not None, "rank_check": ranked is not None,
+             "rank_unchecked": unchecked}  # fmt: skip
+    sizes = {"successes": checked, "roster_now": len(now), "roster_then": len(then or {}),
+             "queries_searched": len(ranked or {})}  # fmt: skip
+    return _report("playbook", sizes, stats, bool(removed or changed or unranked), th)
 
 
 def figures(table: pa.Table) -> dict[str, Any]:

@@ -3,12 +3,16 @@
 Reports only read; the one write is ``save_baseline`` (``drift/baselines/<name>.json``).
 Every input problem is raised before anything is computed: a missing window (400), a
 window or dataset the catalog does not hold or a baseline never saved (404), a side with
-fewer than ``MIN_ROWS`` rows (400).
+fewer than ``MIN_ROWS`` rows (400). A malformed object under a prefix the service owns (a
+playbook record, a baseline) is reported and skipped, never a 500: the playbook report
+names it in ``skipped_records``, the baseline list in ``skipped``, and asking for a
+malformed baseline by name is a 404 that says so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +32,11 @@ from lakehouse.drift.report import (
 )
 from lakehouse.drift.windows import Window, read_window
 from lakehouse.errors import InvalidInput, NotFound, Unavailable
+from lakehouse.matrix.playbook import read_audit_records
 from lakehouse.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+Search = Callable[[str, str, int], list[str]]
 
 BASELINES_PREFIX = "drift/baselines/"
 FIGURE_COLUMNS = ("status", "first_shot_accepted", "grounded_in_roster", "latency_ms",
@@ -44,14 +52,16 @@ class DriftReporter:
         manifests: the catalog's datasets by name, as of now.
         embed: texts -> unit vectors (the replica's embedder), or None.
         roster_columns: the id and role columns of a roster dataset.
+        search: ``(corpus, query, k) -> ids`` (retrieval without the playbook), or None;
+            the playbook report's rank check needs it.
     """
 
     def __init__(
         self, store: ObjectStore, manifests: Mapping[str, Manifest], embed: EmbedFn | None = None,
-        roster_columns: tuple[str, str] = ("worker_id", "role"),
+        roster_columns: tuple[str, str] = ("worker_id", "role"), search: Search | None = None,
     ) -> None:  # fmt: skip
         self.store, self.manifests, self.embed = store, manifests, embed
-        self.roster_columns = roster_columns
+        self.roster_columns, self.search = roster_columns, search
 
     def report(self, req: DriftRequest) -> dict[str, Any]:
         handler: Callable[[DriftRequest], dict[str, Any]] = getattr(self, f"_{req.kind}")
@@ -101,16 +111,28 @@ class DriftReporter:
 
     def _playbook(self, req: DriftRequest) -> dict[str, Any]:
         (b,) = self._need(req, "b")
-        records = self._records(req.corpus)
+        if req.rank_corpus is not None and self.search is None:
+            raise Unavailable("no matrix search is configured here; the rank check needs one")
+        records, skipped = self._records(req.corpus)
         now = self._roster(b)
         then = self._roster(req.a) if req.a is not None else None
-        return playbook_report(records, now, then, req.thresholds)
+        ranked = self._ranked(records, req) if req.rank_corpus is not None else None
+        out = playbook_report(records, now, then, req.thresholds, ranked)
+        out["statistics"]["skipped_records"] = skipped
+        return out
 
-    def _records(self, corpus: str) -> list[dict[str, Any]]:
-        keys = [o.key for o in self.store.iter_all(f"playbooks/{corpus}/")]
+    def _records(self, corpus: str) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        keys = sorted(o.key for o in self.store.iter_all(f"playbooks/{corpus}/"))
         if not keys:
             raise NotFound(f"no playbook records for corpus {corpus!r}")
-        return [json.loads(self.store.get(k)) for k in keys]
+        return read_audit_records(self.store, keys)
+
+    def _ranked(self, records: list[dict[str, Any]], req: DriftRequest) -> dict[str, list[str]]:
+        """What retrieval returns now for the newest ``sample`` distinct success queries."""
+        queries = [r["query"] for r in records if r.get("outcome") == "success"]
+        newest = list(dict.fromkeys(reversed(queries)))[: req.sample]  # keys sort by time
+        assert self.search is not None and req.rank_corpus is not None
+        return {q: self.search(req.rank_corpus, q, req.rank_k) for q in newest}
 
     def _roster(self, window: Window) -> dict[str, str]:
         table = read_window(window, self.manifests, self.store.local_path, self.roster_columns)
@@ -126,10 +148,35 @@ class DriftReporter:
         return baseline_report(now, base["figures"], req.thresholds)
 
     def baseline(self, name: str) -> dict[str, Any]:
+        """Saved baseline ``name``; ``NotFound`` if never saved or malformed (logged)."""
+        key = f"{BASELINES_PREFIX}{name}.json"
         try:
-            return json.loads(self.store.get(f"{BASELINES_PREFIX}{name}.json"))
+            return checked_baseline(self.store.get(key))
         except NotFound:
             raise NotFound(f"no baseline named {name!r}; save one first") from None
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("baseline %s unreadable (%s); skipped", key, exc)
+            raise NotFound(
+                f"baseline {name!r} is unreadable ({type(exc).__name__}) and was skipped; "
+                "save it again",
+                key=key,
+            ) from None
+
+    def baselines(self) -> dict[str, Any]:
+        """Every saved baseline (name, window, saved_at), and ``[{key, reason}]`` for each
+        object that could not be read."""
+        found, skipped = [], []
+        for obj in sorted(self.store.iter_all(BASELINES_PREFIX), key=lambda o: o.key):
+            try:
+                base = checked_baseline(self.store.get(obj.key))
+            except NotFound:
+                continue  # deleted since the listing
+            except (ValueError, TypeError, KeyError) as exc:
+                log.warning("baseline %s unreadable (%s); skipped", obj.key, exc)
+                skipped.append({"key": obj.key, "reason": f"unreadable ({type(exc).__name__})"})
+                continue
+            found.append({k: base.get(k) for k in ("name", "window", "saved_at")})
+        return {"baselines": found, "skipped": skipped}
 
     def save_baseline(self, name: str, window: Window) -> dict[str, Any]:
         """Compute ``window``'s figures and save them as baseline ``name`` (replacing it)."""
@@ -138,3 +185,22 @@ class DriftReporter:
                  "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
         self.store.put(f"{BASELINES_PREFIX}{name}.json", json.dumps(saved).encode())
         return saved
+
+
+_FIGURES = ("n", "accepted_rate", "first_shot_rate", "grounded_rate", "mean_attempts",
+            "p50_latency_ms")  # fmt: skip
+
+
+def checked_baseline(data: bytes) -> dict[str, Any]:
+    """A baseline object, checked for what the baseline report computes with."""
+    base = json.loads(data)
+    if not isinstance(base, dict) or not isinstance(base["name"], str):
+        raise TypeError("not a baseline object")
+    figures = base["figures"]
+    if not isinstance(figures, dict):
+        raise TypeError("figures is not an object")
+    for name in _FIGURES:
+        value = figures.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise TypeError(f"figure {name} is not a number")
+    return base

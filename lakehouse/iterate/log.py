@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,6 +51,20 @@ class SessionLog:
         with self._lock:
             try:
                 self._append(line)
+            except OSError as exc:
+                raise StorageError(f"could not append to the session log: {exc.strerror}") from exc
+
+    def append_many(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Write ``records`` as lines with one fsync (a bulk job's batch); as ``append``."""
+        data = b"".join(
+            (json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+            for r in records
+        )
+        if not data:
+            return
+        with self._lock:
+            try:
+                self._append(data)
             except OSError as exc:
                 raise StorageError(f"could not append to the session log: {exc.strerror}") from exc
 

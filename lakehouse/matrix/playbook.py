@@ -22,7 +22,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -161,22 +161,31 @@ class Playbook:
         sort), and ``[{key, reason}]`` for each object among them that could not be read."""
         prefix = f"playbooks/{self.config.corpus}/"
         keys = sorted((o.key for o in self.store.iter_all(prefix)), reverse=True)[:limit]
-        records, skipped = [], []
-        for key in keys:
-            try:
-                records.append(_audit_record(self.store.get(key)))
-            except NotFound:
-                continue  # deleted since the listing
-            except (ValueError, TypeError, KeyError) as exc:
-                log.warning("playbook record %s unreadable (%s); skipped", key, exc)
-                skipped.append({"key": key, "reason": f"unreadable ({type(exc).__name__})"})
-        return records, skipped
+        return read_audit_records(self.store, keys)
+
+
+def read_audit_records(
+    store: ObjectStore, keys: Iterable[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The readable audit records among ``keys``, and ``[{key, reason}]`` for each object
+    that could not be read (reported and skipped: a forged or torn object never fails a
+    reader)."""
+    records, skipped = [], []
+    for key in keys:
+        try:
+            records.append(audit_record(store.get(key)))
+        except NotFound:
+            continue  # deleted since the listing
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("playbook record %s unreadable (%s); skipped", key, exc)
+            skipped.append({"key": key, "reason": f"unreadable ({type(exc).__name__})"})
+    return records, skipped
 
 
 _AUDIT_FIELDS = {"record_id": str, "query": str, "ids": list, "outcome": str, "when": str}
 
 
-def _audit_record(data: bytes) -> dict[str, Any]:
+def audit_record(data: bytes) -> dict[str, Any]:
     """One audit object, checked for the fields the list promises."""
     row = json.loads(data)
     if not isinstance(row, dict):

@@ -106,6 +106,19 @@ class HnswTable:
             if ef is not None:
                 self.index.set_ef(self.config.ef_search)
 
+    def search_batch(self, queries: np.ndarray, k: int, ef: int | None) -> list[list]:
+        """Unfiltered top ``k`` of each row of ``queries``, in one ``knn_query``."""
+        if not self.labels:
+            return [[] for _ in range(len(queries))]
+        if ef is not None:
+            self.index.set_ef(ef)
+        try:
+            labels, dists = self.index.knn_query(queries, k=min(k, self.count))
+        finally:
+            if ef is not None:
+                self.index.set_ef(self.config.ef_search)
+        return [self._hits(row, dist) for row, dist in zip(labels, dists, strict=True)]
+
     def _knn(self, query: np.ndarray, k: int, predicate: Any, blocked: set) -> list:
         if predicate is None and not blocked:
             found = min(k, self.count)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from lakehouse.errors import InvalidInput
 from lakehouse.storage import ObjectStore
 from lakehouse.vectors import checks as check
@@ -184,6 +186,21 @@ class VectorShard:
             hits = self.table.search(query[0], k, ef, set(exclude_ids or ()), filter, allow)
             generation = self.generation
         return SearchResult(hits=hits, complete=len(hits) == k, generation=generation)
+
+    def search_batch(self, queries: Any, k: int = 10, ef: int | None = None) -> list[SearchResult]:
+        """``search`` of every row of ``queries`` at once (no filters): one ``knn_query``, so
+        concurrent searches batched above cost one call and one pass through hnswlib."""
+        rows = len(queries) if isinstance(queries, list | tuple | np.ndarray) else 0
+        if not 1 <= rows <= self.config.max_batch:
+            raise InvalidInput(f"queries must be 1..{self.config.max_batch} rows", field="vector")
+        array = check.check_vectors(queries, rows, self.config.dim)
+        k = check.check_k(k, self.config.max_k)
+        if ef is not None and not 1 <= ef <= self.config.max_ef:
+            raise InvalidInput(f"ef must be in 1..{self.config.max_ef}", field="ef")
+        with self._rw.read():
+            found = self.table.search_batch(array, k, ef)
+            generation = self.generation
+        return [SearchResult(hits, len(hits) == k, generation) for hits in found]
 
     @property
     def generation(self) -> str:

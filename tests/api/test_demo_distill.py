@@ -28,6 +28,7 @@ def test_demo_step_materializes_and_names_the_changed_successes(tmp_path, model_
     out = capsys.readouterr().out
     assert "materialize again: 0 rows added (idempotent)" in out
     assert "playbook drift: drift; removed ['W" in out and "'Dispatcher')]" in out
+    assert "(3 queries searched)" in out  # the rank check ran for each recorded query
     assert "embedding drift workers -> workers_next: no_drift" in out
     names = {m.name for m in services.catalog.target.catalog.list()}
     assert any(n.startswith("evidence_playbook_records_") for n in names)

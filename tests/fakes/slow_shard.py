@@ -25,6 +25,14 @@ class SlowShard:
         ]
         return {"hits": hits, "complete": True, "generation": self.generation()}
 
+    def search_batch(self, queries: Any, k: int, ef: int | None = None) -> list[dict[str, Any]]:
+        time.sleep(self.delay)  # one wait for the whole batch, as one knn_query would be
+        delay, self.delay = self.delay, 0.0
+        try:
+            return [self.search(q, k) for q in queries]
+        finally:
+            self.delay = delay
+
     def generation(self) -> str:
         return f"{self.name}:0"
 

@@ -95,17 +95,24 @@ def world(local_store, tmp_path, pool):
     register(catalog, local_store, "roster_then", then, tmp_path)
     register(catalog, local_store, "roster_now", pa.Table.from_pylist(now_rows), tmp_path)
     for n, ids in enumerate((["W0000003", "W0000004"], ["W0000010"], ["W0000011"])):
-        rec = {"record_id": f"r{n}", "query": f"q{n}", "ids": ids, "outcome": "success"}
+        rec = {"record_id": f"r{n}", "query": f"q{n}", "ids": ids, "outcome": "success",
+               "when": "2026-11-20T10:00:00+00:00"}  # fmt: skip
         local_store.put(f"playbooks/_playbook/r{n}.json", json.dumps(rec).encode())
-    failure = {"record_id": "r9", "query": "q9", "ids": ["W0000007"], "outcome": "failure"}
+    failure = {"record_id": "r9", "query": "q9", "ids": ["W0000007"], "outcome": "failure",
+               "when": "2026-11-20T10:00:00+00:00"}  # fmt: skip
     local_store.put("playbooks/_playbook/r9.json", json.dumps(failure).encode())
     by_text = {r["resume"]: v for r, v in zip(rows, vectors, strict=True)}
 
     def embed(texts):
         return np.stack([by_text[t] for t in texts])
 
+    def search(corpus, query, k):
+        """Retrieval now: q1's worker still ranks, q2's (W0000011) has fallen out."""
+        assert corpus == "workers"
+        return {"q0": ["W0000004"], "q1": ["W0000010"], "q2": ["W0000012"]}[query][:k]
+
     reporter = DriftReporter(local_store, {m.name: m for m in catalog.list()}, embed,
-                             roster_columns=("worker_id", "role"))  # fmt: skip
+                             roster_columns=("worker_id", "role"), search=search)  # fmt: skip
     return reporter, catalog
 
 
@@ -117,6 +124,58 @@ def test_playbook_drift_names_every_success_whose_worker_left_or_changed_role(wo
     assert [(e["record_id"], e["id"]) for e in stats["removed"]] == [("r0", "W0000003")]
     assert [(e["id"], e["role_now"]) for e in stats["changed_role"]] == [("W0000010", "Astronaut")]
     assert report["drifted"] and report["sample_sizes"]["successes"] == 3  # r9 is a failure
+    assert stats["no_longer_ranks"] == [] and not stats["rank_check"]
+
+
+def test_playbook_drift_names_successes_that_no_longer_rank(world, local_store):
+    reporter, _ = world
+    req = DriftRequest(kind="playbook", b={"dataset": "roster_then"}, rank_corpus="workers")
+    stats = reporter.report(req)["statistics"]
+    # in this roster every worker is still there with the same role; r0's W0000004 and r1's
+    # W0000010 still rank for their queries, W0000003 and W0000011 have fallen out
+    unranked = [(e["record_id"], e["id"]) for e in stats["no_longer_ranks"]]
+    assert unranked == [("r0", "W0000003"), ("r2", "W0000011")]
+    assert stats["removed"] == [] and stats["changed_role"] == []
+    assert stats["rank_check"] and stats["rank_unchecked"] == 0
+    capped = reporter.report(req.model_copy(update={"sample": 10, "rank_k": 1}))
+    assert capped["sample_sizes"]["queries_searched"] == 3
+    reporter.search = None
+    with pytest.raises(Unavailable):
+        reporter.report(req)
+
+
+def test_malformed_owned_objects_are_reported_and_skipped(world, local_store, settings):
+    """Forged objects written straight to the store (the routes refuse owned prefixes)."""
+    reporter, catalog = world
+    local_store.put("playbooks/_playbook/r5.json", b"{not json")
+    local_store.put("playbooks/_playbook/r6.json", json.dumps({"record_id": 6}).encode())
+    req = DriftRequest(kind="playbook", a={"dataset": "roster_then"}, b={"dataset": "roster_now"})
+    report = reporter.report(req)
+    assert report["sample_sizes"]["successes"] == 3
+    assert [s["key"] for s in report["statistics"]["skipped_records"]] == [
+        "playbooks/_playbook/r5.json", "playbooks/_playbook/r6.json"]  # fmt: skip
+    good = {"name": "ok", "window": {"dataset": "roster_now"}, "figures": {"n": 10},
+            "saved_at": "2026-11-20T10:00:00+00:00"}  # fmt: skip
+    local_store.put("drift/baselines/ok.json", json.dumps(good).encode())
+    local_store.put("drift/baselines/torn.json", b'{"name": "torn", "fig')
+    bad_figure = {**good, "name": "odd", "figures": {"accepted_rate": "high"}}
+    local_store.put("drift/baselines/odd.json", json.dumps(bad_figure).encode())
+    listed = reporter.baselines()
+    assert [b["name"] for b in listed["baselines"]] == ["ok"]
+    assert [s["key"] for s in listed["skipped"]] == [
+        "drift/baselines/odd.json", "drift/baselines/torn.json"]  # fmt: skip
+    for name in ("torn", "odd"):
+        with pytest.raises(NotFound, match="unreadable"):
+            reporter.report(DriftRequest(kind="baseline", baseline=name, b={"dataset": "x"}))
+    mat = Materializer(local_store, settings.logs_dir, settings.tmp_dir)
+    receipt = mat.run(catalog)
+    local_store.put("distill/receipts/9999999999999-forged.json", b"[1, 2]")
+    brief = mat.receipts()
+    assert [r["run_id"] for r in brief["receipts"]] == [receipt["run_id"]]
+    assert brief["skipped"][0]["key"] == "distill/receipts/9999999999999-forged.json"
+    with pytest.raises(NotFound, match="unreadable"):
+        mat.receipt("9999999999999-forged")
+    assert mat.receipt(receipt["run_id"])["run_id"] == receipt["run_id"]
 
 
 def test_embedding_report_flags_the_shifted_pair_of_datasets_only(world, pool, tmp_path):
