@@ -24,7 +24,7 @@ from lakehouse.cli import app as cli_app
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-PYTHONS = {"python", "python3", ".venv/bin/python"}
+PYTHONS = {"python", "python3"}
 
 
 def bash_commands() -> list[str]:
@@ -54,9 +54,16 @@ def words(line: str) -> list[str]:
         return []
     while parts and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", parts[0]):
         parts = parts[1:]
+    parts = [_plain(parts[0]), *parts[1:]] if parts else parts
     if parts[:3] == ["ray", "job", "submit"] and "--" in parts:
         parts = parts[parts.index("--") + 1 :]
+        parts = [_plain(parts[0]), *parts[1:]] if parts else parts
     return parts
+
+
+def _plain(program: str) -> str:
+    """``.venv/bin/ray`` and ``"$PWD/.venv/bin/python"`` are the venv's ``ray``/``python``."""
+    return program.rsplit(".venv/bin/", 1)[-1]
 
 
 def flags(parts: list[str]) -> list[str]:
