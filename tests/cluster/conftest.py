@@ -31,14 +31,25 @@ REPO = Path(__file__).resolve().parents[2]
 SHARD_RESOURCE = {"lakehouse_shards": 1000}
 
 
+def wanted(config) -> bool:
+    return "cluster" in (config.option.markexpr or "")
+
+
+def pytest_configure(config) -> None:
+    """Token auth for this process too, set before anything imports Ray (it reads the auth
+    mode and token once); only when the cluster suite runs, the local-Ray tests run without."""
+    if wanted(config):
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """Mark this directory's tests ``cluster`` and skip them unless ``-m cluster`` asks."""
-    wanted = "cluster" in (config.option.markexpr or "")
     here = str(Path(__file__).parent)
     for item in items:
         if str(item.path).startswith(here):
             item.add_marker(pytest.mark.cluster)
-            if not wanted:
+            if not wanted(config):
                 item.add_marker(pytest.mark.skip(reason="multi-node: make test-cluster"))
 
 
@@ -58,7 +69,7 @@ def cluster_env(s3_endpoint, tmp_path_factory) -> dict[str, str]:
     open_embedder(EmbedConfig(cache_dir=models))
     return {
         "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN": secrets.token_hex(32),
+        "RAY_AUTH_TOKEN": os.environ["RAY_AUTH_TOKEN"],
         # Serve's own proxy: the HAProxy ingress keeps a fallback proxy on the fixed port 8500
         "RAY_SERVE_ENABLE_HA_PROXY": "0",
         "LAKEHOUSE_HAPROXY": "0",
@@ -83,7 +94,6 @@ def cluster(cluster_env) -> Iterator[LocalCluster]:
         nodes.start_head(num_cpus=1)
         nodes.start_worker("a", num_cpus=2, resources=SHARD_RESOURCE)
         nodes.start_worker("b", num_cpus=2, num_gpus=1, resources=SHARD_RESOURCE)
-        os.environ.update({k: cluster_env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")})
         import ray
 
         ray.init(address=nodes.address, namespace="lakehouse", log_to_driver=False)
