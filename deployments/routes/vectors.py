@@ -71,6 +71,7 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
     if body.texts is not None:
         if len(body.texts) != len(body.ids):
             raise InvalidInput("texts and ids must have the same length", field="texts")
+        await svc.vectors.corpus(name)  # an unknown corpus is 404 before any embedding work
         vectors = await svc.embed_documents(body.texts)
     return {"added": await svc.vectors.add(name, body.ids, vectors, body.metadata)}
 
@@ -83,6 +84,7 @@ async def add(name: str, body: AddRequest, svc: Services = Depends(services)) ->
 async def search(name: str, body: SearchRequest, svc: Services = Depends(services)) -> Response:
     vector = unpack_one(body.vector)
     if body.text is not None:
+        await svc.vectors.corpus(name)  # an unknown corpus is 404 before any embedding work
         vector = (await svc.embed_queries([body.text]))[0]
     found = await svc.vectors.search(
         name, vector, body.k, ef=body.ef, exclude_ids=body.exclude_ids, filter=body.filter

@@ -164,6 +164,15 @@ def test_text_routes_without_an_embedder_are_503(api, corpus):
     assert resp.status_code == 503
 
 
+def test_text_routes_on_an_unknown_corpus_are_404_before_embedding(api):
+    """No embedder here: a 404 shows the corpus was checked before any embedding was tried."""
+    search = api.post("/v1/vectors/corpora/nope/search", json={"text": "forklift", "k": 3})
+    add = api.post("/v1/vectors/corpora/nope/add", json={"ids": ["a"], "texts": ["forklift"]})
+    assert (search.status_code, add.status_code) == (404, 404)
+    assert "nope" in search.json()["message"]
+    assert api.get("/v1/vectors/corpora").json() == {"corpora": []}
+
+
 def test_vector_store_prefixes_are_read_only_through_storage(api, corpus):
     assert api.put("/v1/storage/objects/corpora/people.json", content=b"{}").status_code == 403
     assert api.put("/v1/storage/objects/vectors/people/000/wal/x", content=b"x").status_code == 403
