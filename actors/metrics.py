@@ -75,6 +75,11 @@ SPECS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "lakehouse_observer_ring_events": (GAUGE, "events held by the observer ring", ()),
     "lakehouse_observer_ring_fill": (GAUGE, "observer ring fill (0..1)", ()),
     "lakehouse_pathway_traces": (GAUGE, "pathway traces", ("state",)),
+    "lakehouse_drift_statistic": (
+        GAUGE,
+        "the last drift report's statistics, by kind, with its verdict",
+        ("kind", "statistic", "verdict"),
+    ),
 }
 
 
@@ -157,3 +162,39 @@ def verdict(kind: str, categories: list[str]) -> None:
         inc("lakehouse_validator_verdicts", kind=kind, verdict="valid", error_class="none")
     for category in sorted(set(categories)):
         inc("lakehouse_validator_verdicts", kind=kind, verdict="invalid", error_class=category)
+
+
+def drift_statistics(report: dict[str, Any]) -> dict[str, float]:
+    """The figures of a drift report worth a time series, by statistic name: p-values and the
+    centroid distance (embedding), the smallest chi-square p-value (verdict), stale successes
+    (playbook), breached figures (baseline)."""
+    stats, kind = report["statistics"], report["kind"]
+    if kind == "embedding":
+        return {
+            "centroid_cosine_distance": stats["centroid_cosine_distance"],
+            "mmd2_p_value": stats["mmd2"]["p_value"],
+        }
+    if kind == "verdict":
+        tests = [stats[n]["chi_square"] for n in ("status", "error_classes")]
+        p_values = [t["p_value"] for t in tests if t is not None]
+        return {"chi_square_min_p_value": min(p_values)} if p_values else {}
+    if kind == "playbook":
+        return {"stale_successes": len(stats["removed"]) + len(stats["changed_role"])}
+    return {"breaches": len(stats["breaches"])}
+
+
+def drift(report: dict[str, Any]) -> None:
+    """Publish a drift report as ``lakehouse_drift_statistic`` gauges tagged with its verdict;
+    the other verdict's series of the same statistic stops being re-sent, so a chart shows
+    the current verdict only."""
+    if not ray.is_initialized():
+        return
+    kind, verdict_ = report["kind"], report["verdict"]
+    name = "lakehouse_drift_statistic"
+    for statistic, value in drift_statistics(report).items():
+        with _gauges_lock:
+            for key in [k for k in _gauges if k[0] == name]:
+                tags = dict(key[1])
+                if (tags["kind"], tags["statistic"]) == (kind, statistic):
+                    del _gauges[key]
+        set_gauge(name, float(value), kind=kind, statistic=statistic, verdict=verdict_)

@@ -1,10 +1,10 @@
 """The observer actor: one ring of recent events per deployment, and their export.
 
-A thin shell over ``lakehouse.observer.ObserverRing``, persisted best-effort to the object
-store in batches under ``observer/events/`` (reloaded in ``__init__``, so an actor restarted
-on any node starts with the latest events; ``lakehouse.observer.store_sink``) and, when
-``LAKEHOUSE_EXPORT_TARGET`` is set, shipped to an OTLP
-collector or Langfuse by a background flush. Named ``observer-<store id>`` in the
+A thin shell over ``lakehouse.observer.ObserverRing``, persisted to the object store under
+``observer/events/`` before an emit returns (group-committed puts; reloaded in ``__init__``,
+so an actor restarted on any node starts with the latest events;
+``lakehouse.observer.store_sink``) and, when ``LAKEHOUSE_EXPORT_TARGET`` is set, shipped to an
+OTLP collector or Langfuse by a background flush. Named ``observer-<store id>`` in the
 ``lakehouse`` namespace, detached, restarted by Ray (``max_restarts=-1``).
 """
 
@@ -23,17 +23,15 @@ from lakehouse.observer import (
     Event,
     ExportConfig,
     Exporter,
-    JsonlFileSink,
     ObserverRing,
     Span,
 )
-from lakehouse.observer.store_sink import ObjectStoreSink, TeeSink
+from lakehouse.observer.store_sink import ObjectStoreSink
 from lakehouse.settings import Settings
 from lakehouse.storage import open_store
 from lakehouse.storage.factory import store_identity
 
 ACTOR_PREFIX = "observer"
-SINK_FILE = "observer.jsonl"
 EXPORT_INTERVAL_S = 2.0
 # A workflow's node and run events are exported as one span tree (``export_run``), not
 # one loose span each.
@@ -45,12 +43,9 @@ class ObserverActor:
     """Remote face of ``ObserverRing`` (and its ``Exporter``); straight calls into the core."""
 
     def __init__(self, settings: Settings) -> None:
-        # reloaded from the object store (any node); the local JSONL copy is what the distill
-        # materializer reads (lakehouse.distill.sources.OBSERVER_FILE)
-        self.sink = TeeSink(
-            ObjectStoreSink(open_store(settings), keep_events=settings.observer_capacity),
-            JsonlFileSink(settings.logs_dir / SINK_FILE),
-        )
+        # stored before an emit returns, reloaded on any node; the distill materializer reads
+        # the same objects (lakehouse.distill.sources)
+        self.sink = ObjectStoreSink(open_store(settings), keep_events=settings.observer_capacity)
         self.ring = ObserverRing(settings.observer_capacity, sink=self.sink)
         self.exporter = Exporter(export_config(settings))
         self.exporter.start(EXPORT_INTERVAL_S)

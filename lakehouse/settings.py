@@ -181,7 +181,14 @@ class Settings(BaseSettings):
 
 
 # read by other parts (the config file's name, the client's server and token), not Settings
-OTHER_VARIABLES = ("LAKEHOUSE_CONFIG_FILE", "LAKEHOUSE_URL", "LAKEHOUSE_TOKEN")
+# read elsewhere: the client's URL and token, and the Ollama of one node, which the bulk job's
+# embedders read from their node's environment (actors.jobs.placement), not from Settings
+OTHER_VARIABLES = (
+    "LAKEHOUSE_CONFIG_FILE",
+    "LAKEHOUSE_URL",
+    "LAKEHOUSE_TOKEN",
+    "LAKEHOUSE_NODE_OLLAMA_HOST",
+)
 
 
 def known_variables() -> set[str]:

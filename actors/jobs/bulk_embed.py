@@ -12,7 +12,8 @@ the dataset's Parquet where it lives (``s3://`` through pyarrow, or the local di
 copy on the driver's disk), a class UDF skips rows whose ids are
 already indexed (so a re-run is idempotent and a killed job resumes where it stopped), a
 class UDF embeds (``--concurrency`` embedders of ``--batch-size`` rows, ``--num-gpus`` each
-when configured), and a class UDF writes the vectors to the shard actors in batches. Ray
+when configured: then only on GPU nodes, each calling its own node's Ollama;
+``actors.jobs.placement``), and a class UDF writes the vectors to the shard actors in batches. Ray
 Data shows the progress bar; a summary (rows, seconds, rows/s) closes the run.
 """
 
@@ -32,11 +33,12 @@ import tenacity
 from ray.data import ActorPoolStrategy
 
 from actors import NAMESPACE, metrics
+from actors.jobs.placement import check_gpus, node_embed_config, probe_dim
 from actors.remote.corpus_router import remote_router
 from actors.services import build_services
 from lakehouse.embed import EmbedConfig, open_embedder
 from lakehouse.embed.onnx_embedder import usable_cores
-from lakehouse.errors import Conflict, InvalidInput, NotFound, Unavailable
+from lakehouse.errors import Conflict, NotFound, Unavailable
 from lakehouse.settings import Settings
 from lakehouse.storage.arrow import arrow_source
 from lakehouse.vectors.profile import STAFFING, CorpusProfile
@@ -103,7 +105,7 @@ class Embed:
     """Row batches → ``vector`` column (one embedder per UDF instance)."""
 
     def __init__(self, config: EmbedConfig, profile: CorpusProfile) -> None:
-        self.embedder = open_embedder(config)
+        self.embedder = open_embedder(node_embed_config(config))  # this node's Ollama
         self.profile = profile
         self.backend = config.backend
 
@@ -161,7 +163,7 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
     check_gpus(args.num_gpus)
     if embed.threads is None and args.concurrency > 1:  # the embedders share the cores
         embed = embed.model_copy(update={"threads": max(1, usable_cores() // args.concurrency)})
-    dim = open_embedder(embed).dim  # also exports the model once, before the workers start
+    dim = probe_dim(embed, args.num_gpus)  # where the embedders will run
     if existing is None:
         corpus = make_corpus(args.corpus, dim, "cosine", args.shards, profile=profile)
         asyncio.run(services.vectors.registry.create(corpus))
@@ -217,20 +219,6 @@ def _profile(args: JobArgs, existing: Corpus | None) -> CorpusProfile:
             raise Conflict(f"corpus {args.corpus!r} is built from dataset {own.dataset!r}")
         return own
     return replace(STAFFING, **given, dataset=args.dataset).check()
-
-
-def check_gpus(num_gpus: float) -> None:
-    """``InvalidInput`` when embedders ask for GPUs and no node of the cluster has one
-    (Ray would otherwise wait for such a node forever)."""
-    if not num_gpus:
-        return
-    per_node = [n.get("Resources", {}).get("GPU", 0) for n in ray.nodes() if n.get("Alive")]
-    if max(per_node, default=0) < num_gpus:
-        raise InvalidInput(
-            f"--num-gpus {num_gpus}: no live node of this cluster has that many GPUs "
-            f"(GPUs per node: {per_node})",
-            field="num_gpus",
-        )
 
 
 def _pipeline(

@@ -7,11 +7,15 @@ transform           source objects                                      written 
 ==================  ==================================================  =================
 sessions            ``<logs>/sessions.iterate.jsonl``                   the iterate loop
 replay_runs         ``<logs>/replay_runs.jsonl``                        replay
-observer_events     ``<logs>/observer.jsonl.1``, ``<logs>/observer.jsonl``  the observer ring
+observer_events     ``observer/events/*.jsonl`` (store)                  the observer ring
 playbook_records    ``playbooks/<corpus>/<record>.json`` (store)        the playbook
 pathway_events      ``pathway/snapshot/*.jsonl``, ``pathway/log/*.jsonl``  the pathway store
 ==================  ==================================================  =================
 
+Observer events are read where the ring stores them (its batches in the object store, which
+any node can read); a ``<logs>/observer.jsonl`` left by an older version is read too (an
+evidence id is a hash of the line, so an event in both counts once). The ring keeps its newest
+``observer_capacity`` events there, so a materializer run sees at most that many.
 Local files are named ``logs/<file>``, store objects ``store:<key>``. Reading hashes every
 byte (the receipt's checksum) and never holds more than one line: a line over
 ``max_line_bytes`` is consumed in pieces and reported as overlong.
@@ -29,7 +33,8 @@ from lakehouse.storage.base import ObjectStore
 
 SESSION_LOG_FILE = "sessions.iterate.jsonl"  # deployments.assistant.SESSION_LOG
 REPLAY_LOG_FILE = "replay_runs.jsonl"
-OBSERVER_FILE = "observer.jsonl"  # actors.observer.SINK_FILE
+OBSERVER_FILE = "observer.jsonl"  # written by versions before the object-store sink
+OBSERVER_PREFIX = "observer/events/"  # lakehouse.observer.store_sink.PREFIX
 PATHWAY_PREFIX = "pathway"  # actors.pathway.LOG_PREFIX
 PLAYBOOK_PREFIX = "playbooks/"
 _PIECE = 1 << 16
@@ -69,6 +74,7 @@ def discover(logs_dir: Path, store: ObjectStore, transforms: set[str]) -> list[I
     prefixes = {
         "playbook_records": [PLAYBOOK_PREFIX],
         "pathway_events": [f"{PATHWAY_PREFIX}/snapshot/", f"{PATHWAY_PREFIX}/log/"],
+        "observer_events": [OBSERVER_PREFIX],
     }
     for transform, keys in prefixes.items():
         if transform in transforms:

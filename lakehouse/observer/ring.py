@@ -116,7 +116,21 @@ class ObserverRing:
         ts: float | None = None,
     ) -> Event:
         """Record one event; returns it. Bad input raises before anything is recorded."""
-        stored_args = _checked(kind, data, trace_id, ts, self.max_data_bytes)
+        stored = self._record(kind, _checked(kind, data, trace_id, ts, self.max_data_bytes), ts)
+        self._persist([stored])
+        return stored.to_event()
+
+    def emit_many(
+        self, events: Sequence[tuple[str, Mapping[str, Any] | None, str | None, float | None]]
+    ) -> list[Event]:
+        """Record ``(kind, data, trace_id, ts)`` tuples in order, persisted in one sink call.
+        All are checked first: one bad tuple raises and none is recorded."""
+        checked = [_checked(k, d, t, ts, self.max_data_bytes) for k, d, t, ts in events]
+        stored = [self._record(e[0], args, e[3]) for e, args in zip(events, checked, strict=True)]
+        self._persist(stored)
+        return [s.to_event() for s in stored]
+
+    def _record(self, kind: str, stored_args: tuple, ts: float | None) -> _Stored:
         with self._lock:
             when = self._clock() if ts is None else float(ts)
             stored = _Stored(self._next_id, when, kind, *stored_args)
@@ -125,17 +139,7 @@ class ObserverRing:
                 self.evicted += 1
             self._ring.append(stored)
             self.emitted += 1
-        self._persist(stored)
-        return stored.to_event()
-
-    def emit_many(
-        self, events: Sequence[tuple[str, Mapping[str, Any] | None, str | None, float | None]]
-    ) -> list[Event]:
-        """Record ``(kind, data, trace_id, ts)`` tuples in order. All are checked first: one
-        bad tuple raises and none is recorded."""
-        for kind, data, trace_id, ts in events:
-            _checked(kind, data, trace_id, ts, self.max_data_bytes)
-        return [self.emit(k, d, trace_id=t, ts=ts) for k, d, t, ts in events]
+        return stored
 
     def query(
         self,
@@ -178,20 +182,20 @@ class ObserverRing:
                 "load_skipped": self.load_skipped,
             }
 
-    def _persist(self, stored: _Stored) -> None:
+    def _persist(self, stored: list[_Stored]) -> None:
         if self._sink is None:
             return
         try:
-            self._sink.write(stored.line())
+            self._sink.write_many([s.line() for s in stored])
         except Exception as exc:  # best-effort by contract: never the caller's problem
             with self._lock:
-                self.persist_failures += 1
-                failures = self.persist_failures
-            if failures == 1 or failures % 1000 == 0:
-                log.warning("observer persist failed (%d so far): %r", failures, exc)
+                before = self.persist_failures
+                self.persist_failures += len(stored)
+            if before == 0 or before // 1000 != self.persist_failures // 1000:
+                log.warning("observer persist failed (%d so far): %r", self.persist_failures, exc)
             return
         with self._lock:
-            self.persisted += 1
+            self.persisted += len(stored)
 
     def _restore(self) -> None:
         if self._sink is None:

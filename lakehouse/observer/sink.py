@@ -19,6 +19,11 @@ class EventSink(abc.ABC):
     def write(self, line: bytes) -> None:
         """Persist one event line (newline-terminated)."""
 
+    def write_many(self, lines: list[bytes]) -> None:
+        """Persist several lines (one call per ``emit_many``; a sink may store them at once)."""
+        for line in lines:
+            self.write(line)
+
     @abc.abstractmethod
     def load(self, limit: int) -> tuple[list[dict[str, Any]], int]:
         """The ``limit`` newest readable events (by id) and how many damaged lines were skipped.

@@ -1,29 +1,45 @@
 """Observer events persisted in the object store, so a ring restarted on another node finds
 them (``ObserverRing`` reloads its sink in ``__init__``).
 
-Events are buffered and put as one object per batch, ``<prefix>/<time_ns>-<count>-<id>.jsonl``
-(after ``flush_lines`` events or ``flush_s`` seconds, whichever comes first): a put per
-event would cost every request an object-store round trip. The ring is best-effort by
-contract; what a crash can lose is the last ``flush_s`` of events. Old batches are deleted
-once the newer ones hold ``keep_events``.
+Acknowledged means stored: ``write_many`` returns once its lines are in an object, so an
+event the ring has acknowledged survives a killed process and a lost node. Writers are
+group-committed: one put at a time carries every line queued while the previous put ran, as
+``<prefix>/<time_ns>-<count>-<id>.jsonl``. A quiet ring puts one small object per emit; a busy
+one puts one object per object-store round trip, however many emits queued meanwhile. Request
+events already reach the ring in batches after their response (``deployments.request_events``),
+so no HTTP request waits for these puts. Old batches are deleted once newer ones hold
+``keep_events``, and past ``MAX_BATCHES`` objects they are merged into one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import io
 import threading
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.jsonl import iter_lines
 from lakehouse.observer.sink import EventSink, _parse
 from lakehouse.storage import ObjectStore
 
-PRUNE_EVERY = 16  # flushes between two listings for pruning
-MAX_BATCHES = 64  # past this many objects the batches are merged into one (quiet times
-# put one small batch a second: without merging a restart would read thousands of objects)
+PREFIX = "observer/events"
+PRUNE_EVERY = 16  # puts between two listings for pruning
+MAX_BATCHES = 64  # past this many objects the batches are merged into one (a quiet ring
+# puts one small object per emit: without merging a restart would read thousands of objects)
+
+
+@dataclass
+class _Queued:
+    """One writer's lines, and what became of the put that carried them."""
+
+    lines: Sequence[bytes]
+    done: bool = False
+    error: Exception | None = field(default=None)
 
 
 class ObjectStoreSink(EventSink):
@@ -32,43 +48,52 @@ class ObjectStoreSink(EventSink):
     def __init__(
         self,
         store: ObjectStore,
-        prefix: str = "observer/events",
+        prefix: str = PREFIX,
         *,
         keep_events: int = 10_000,
-        flush_lines: int = 256,
-        flush_s: float = 1.0,
         max_line_bytes: int = 1 << 20,
     ) -> None:
         self.store, self.prefix = store, prefix.rstrip("/")
-        self.keep_events, self.flush_lines = keep_events, flush_lines
-        self.max_line_bytes = max_line_bytes
-        self._lock = threading.Lock()
-        self._put_lock = threading.Lock()  # batches go out one at a time, in order
-        self._buffer: list[bytes] = []
-        self._flushes = 0
-        self._closed = threading.Event()
-        if flush_s > 0:
-            threading.Thread(target=self._flush_every, args=(flush_s,), daemon=True).start()
+        self.keep_events, self.max_line_bytes = keep_events, max_line_bytes
+        self._lock = threading.Lock()  # guards the queue
+        self._put_lock = threading.Lock()  # one put at a time: the group commit
+        self._queue: list[_Queued] = []
+        self._puts = 0
 
     def write(self, line: bytes) -> None:
+        self.write_many([line])
+
+    def write_many(self, lines: Sequence[bytes]) -> None:
+        """Store ``lines``; returns once they are in an object (raises if that put failed)."""
+        mine = _Queued(lines)
         with self._lock:
-            self._buffer.append(line)
-            full = len(self._buffer) >= self.flush_lines
-        if full:
-            self.flush()
+            self._queue.append(mine)
+        with self._put_lock:
+            if not mine.done:  # no put carried them while this writer waited: lead one
+                self._put_queued()
+        if mine.error is not None:
+            raise mine.error
+
+    def _put_queued(self) -> None:
+        with self._lock:
+            batch, self._queue = self._queue, []
+        lines = [line for queued in batch for line in queued.lines]
+        key = f"{self.prefix}/{time.time_ns():020d}-{len(lines):06d}-{uuid.uuid4().hex[:8]}"
+        try:
+            self.store.put(key + ".jsonl", b"".join(lines))
+        except Exception as exc:  # every writer it carried raises it
+            for queued in batch:
+                queued.error = exc
+        finally:
+            for queued in batch:
+                queued.done = True
+        self._puts += 1
+        if self._puts % PRUNE_EVERY == 0:
+            with contextlib.suppress(Exception):  # housekeeping: the next prune tries again
+                self._prune()
 
     def flush(self) -> None:
-        """Put the buffered lines as one object now (nothing when none are buffered)."""
-        with self._put_lock:
-            with self._lock:
-                lines, self._buffer = self._buffer, []
-            if not lines:
-                return
-            key = f"{self.prefix}/{time.time_ns():020d}-{len(lines):06d}-{uuid.uuid4().hex[:8]}"
-            self.store.put(key + ".jsonl", b"".join(lines))
-            self._flushes += 1
-            if self._flushes % PRUNE_EVERY == 0:
-                self._prune()
+        """Nothing to do: every acknowledged line is already stored (kept for callers)."""
 
     def load(self, limit: int) -> tuple[list[dict[str, Any]], int]:
         kept: list[tuple[int, int, dict[str, Any]]] = []  # min-heap of (id, order, record)
@@ -98,15 +123,7 @@ class ObjectStoreSink(EventSink):
         return [rec for _, _, rec in sorted(kept, key=lambda e: e[:2])], skipped[0]
 
     def close(self) -> None:
-        self._closed.set()
-        self.flush()
-
-    def _flush_every(self, every_s: float) -> None:
-        while not self._closed.wait(every_s):
-            try:
-                self.flush()
-            except Exception:  # best-effort; the next flush tries again with more lines
-                continue
+        """Nothing buffered to flush: ``write_many`` stores before it returns."""
 
     def _keys(self) -> list[str]:
         return [o.key for o in self.store.iter_all(f"{self.prefix}/")]
@@ -137,33 +154,3 @@ class ObjectStoreSink(EventSink):
 def _count_of(key: str) -> int:
     parts = key.rsplit("/", 1)[-1].split("-")
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
-
-
-class TeeSink(EventSink):
-    """Writes every line to each sink; reloads from the first (the object store's).
-
-    The ring is reloaded from the object store, so a restart on any node finds its events;
-    the copies (the node-local JSONL file the distill materializer reads) are extra.
-    """
-
-    def __init__(self, first: EventSink, *copies: EventSink) -> None:
-        self.sinks = (first, *copies)
-
-    def write(self, line: bytes) -> None:
-        errors = []
-        for sink in self.sinks:
-            try:
-                sink.write(line)
-            except Exception as exc:  # the others still get the line; the ring counts one
-                errors.append(exc)
-        if errors:
-            raise errors[0]
-
-    def load(self, limit: int) -> tuple[list[dict[str, Any]], int]:
-        return self.sinks[0].load(limit)
-
-    def close(self) -> None:
-        for sink in self.sinks:
-            close = getattr(sink, "close", None)
-            if close is not None:
-                close()

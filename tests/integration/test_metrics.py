@@ -1,7 +1,7 @@
 """The project's own metrics reach Ray's Prometheus endpoint after real traffic.
 
-Real HTTP through Serve (ingest, SQL, vectors, playbook, validators, pathway, observer) and a
-real bulk job; then the session Ray's metrics export port is scraped until every
+Real HTTP through Serve (ingest, SQL, vectors, playbook, drift, validators, pathway, observer)
+and a real bulk job; then the session Ray's metrics export port is scraped until every
 ``lakehouse_*`` metric is there with the value the traffic implies.
 """
 
@@ -76,6 +76,9 @@ def traffic(http, tmp_path, app_settings, model_cache) -> dict:
     assert resp.status_code == 201, resp.text
     record = {"query": "welder", "ids": ["w1"], "outcome": "success"}
     assert http.post("/v1/matrix/playbooks/record", json=record).status_code == 200
+    drift = {"kind": "playbook", "b": {"dataset": "workers"}}  # w1 is not on the roster
+    resp = http.post("/v1/drift/report", json=drift)
+    assert resp.status_code == 200 and resp.json()["verdict"] == "drift", resp.text
     embed = EmbedConfig(cache_dir=model_cache)
     job = JobArgs(dataset="workers", corpus=BULK, limit=60, write_batch=30, batch_size=30)
     return {"csv_bytes": csv.stat().st_size, "job": run(job, Settings(**app_settings), embed)}
@@ -108,6 +111,7 @@ def expectations(csv_bytes: int) -> list[tuple[str, dict, Callable[[float], bool
         ("lakehouse_observer_ring_events", {}, *one),
         ("lakehouse_observer_ring_fill", {}, *positive),
         ("lakehouse_pathway_traces", {"state": "live"}, *one),
+        ("lakehouse_drift_statistic", {"kind": "playbook", "verdict": "drift"}, *one),
     ]
 
 

@@ -89,3 +89,30 @@ def open_embedder_query(config, text):
 
     with open_embedder(config) as embedder:
         return embedder.embed_query([text])[0]
+
+
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ({"dataset": "no_such_dataset"}, "no_such_dataset"),
+        ({"metadata_columns": "role,no_such_meta"}, "no_such_meta"),
+        ({"text_template": "{no_such_text}"}, "no_such_text"),
+        ({"num_gpus": 1.0}, "no live node of this cluster has that many GPUs"),  # 0-GPU Ray
+    ],
+)
+def test_a_bad_job_is_refused_before_anything_is_created(
+    settings, tmp_path, model_cache, override, match
+):
+    from actors.vectors import registry_actor
+    from lakehouse.errors import LakehouseError, NotFound
+
+    register(settings, tmp_path, "roster", 20)
+    store = open_store(settings)
+    before = sorted(o.key for o in store.iter_all("vectors/"))
+    args = JobArgs(**{"dataset": "roster", "corpus": "refused", **override})
+    with pytest.raises(LakehouseError, match=match) as refused:
+        run(args, settings, EmbedConfig(cache_dir=model_cache))
+    assert refused.value.status in (400, 404)
+    with pytest.raises(NotFound):
+        ray.get(registry_actor(settings).get.remote("refused"))
+    assert sorted(o.key for o in store.iter_all("vectors/")) == before

@@ -20,6 +20,7 @@ from lakehouse.errors import Conflict, InvalidInput, NotFound
 from lakehouse.guard import InMemoryRoster, Validator
 from lakehouse.iterate import IterateLoop, IterateRequest, SessionLog
 from lakehouse.observer import JsonlFileSink, ObserverRing
+from lakehouse.observer.store_sink import ObjectStoreSink
 from lakehouse.pathway import ObjectStoreLog, PathwayStore
 from lakehouse.sql import SqlEngine, SqlLimits
 from lakehouse.sql.engine import views_for
@@ -64,12 +65,10 @@ def write_sessions(logs: Path, rows: list[dict[str, Any]], n: int, start: int = 
 def world(settings, local_store, roster_rows):
     logs = settings.logs_dir
     write_sessions(logs, roster_rows, 4)
-    sink = JsonlFileSink(logs / OBSERVER_FILE)
-    ring = ObserverRing(100, sink=sink, clock=lambda: DAY)
+    ring = ObserverRing(100, sink=ObjectStoreSink(local_store), clock=lambda: DAY)
     ring.emit("http.request", {"route": "/v1/sql", "status": 200, "duration_ms": 3.5},
               trace_id="t-obs")  # fmt: skip
     ring.emit("workflow.run", {"status": "ok"})
-    sink.close()
     pathway = PathwayStore(ObjectStoreLog(local_store, PATHWAY_PREFIX))
     pathway.add({"note": "placed"}, ["fill"], trace_id="t-path")
     record = {"record_id": "000000000000001-0000-abc", "query": "forklift", "ids": ["W1"],
@@ -189,3 +188,18 @@ def test_a_day_changed_by_another_run_meanwhile_is_refused_then_merged_next_time
     assert not local_store.exists(staged.staged_key)
     assert mat_a.run(catalog, ["sessions"])["rows_added"] == 1  # merged with b's row now
     assert catalog.get(staged.dataset).row_count == 2
+
+
+def test_observer_events_come_from_the_store_and_a_legacy_local_copy_counts_once(
+    world, settings, local_store
+):
+    mat, catalog = world
+    (batch, _) = [o.key for o in local_store.iter_all("observer/events/")]
+    legacy = settings.logs_dir / OBSERVER_FILE  # what versions before the store sink wrote
+    legacy.write_bytes(local_store.get(batch))
+    JsonlFileSink(legacy).close()
+    receipt = mat.run(catalog, transforms=["observer_events"])
+    assert receipt["transforms"]["observer_events"]["out"] == 2
+    assert receipt["transforms"]["observer_events"]["duplicate"] == 1
+    objects = {i["object"] for i in receipt["inputs"]}
+    assert f"store:{batch}" in objects and "logs/observer.jsonl" in objects
