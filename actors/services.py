@@ -24,6 +24,7 @@ from lakehouse.catalog import Manifest
 from lakehouse.chat import ChatRouter
 from lakehouse.embed.base import TextEmbedder
 from lakehouse.embed.lazy import LazyEmbedder
+from lakehouse.embed.query_cache import CachedQueries
 from lakehouse.errors import Unavailable
 from lakehouse.matrix import MatrixConfig, MatrixSearch
 from lakehouse.settings import Settings
@@ -111,10 +112,15 @@ def build_services(
         matrix=MatrixSearch(vectors, None, store, MatrixConfig.from_settings(settings)),
         pathway=pathway,
         observer=observer,
-        embedder=embedder or LazyEmbedder(settings.embed),
+        embedder=_cached(embedder or LazyEmbedder(settings.embed), settings),
     )
     services.matrix.embed = services.embed_queries
     return services
+
+
+def _cached(embedder: TextEmbedder, settings: Settings) -> TextEmbedder:
+    entries = settings.embed.query_cache_entries
+    return CachedQueries(embedder, entries) if entries else embedder
 
 
 def _ray_actors(settings: Settings) -> tuple[Any, Any, Any]:

@@ -41,6 +41,7 @@ class EmbedConfig(BaseModel):
         max_retries, backoff_s, backoff_max_s: retries of transient Ollama failures.
         dim: the Ollama model's width when it is not a known model (else asked once).
         query_prefix, document_prefix: override the model's own prefixes (Ollama).
+        query_cache_entries: query vectors a replica keeps (an LRU; 0 turns it off).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,6 +62,7 @@ class EmbedConfig(BaseModel):
     dim: int | None = Field(default=None, ge=1, le=65536)
     query_prefix: str | None = Field(default=None, max_length=200)
     document_prefix: str | None = Field(default=None, max_length=200)
+    query_cache_entries: int = Field(default=4096, ge=0, le=1_000_000)
 
     @property
     def model_name(self) -> str | None:
