@@ -35,7 +35,7 @@ test: $(VENV)/.dev chromium
 
 # the multi-node suite (tests/cluster): a head and two workers started with `ray start` on this
 # machine, the S3 store, `serve deploy`, `ray job submit`, a worker node lost twice; writes
-# bench/results/cluster_recovery.json (about 9 minutes on 2 cores)
+# bench/results/cluster_recovery.json (about 7 minutes on 2 cores)
 test-cluster: $(VENV)/.dev
 	$(BIN)/python -m pytest -q -m cluster --timeout 900 tests/cluster
 
