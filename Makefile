@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ROWS   ?= 20000
 EMBED_ROWS ?= 5000
 
-.PHONY: bench-500k run test lint format bench clean load chromium console-screenshots
+.PHONY: bench-500k run test test-cluster lint format bench clean load chromium console-screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ test: $(VENV)/.dev chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# the multi-node suite (tests/cluster): a head and two workers started with `ray start` on this
+# machine, the S3 store, `serve deploy`, `ray job submit`, a worker node lost twice; writes
+# bench/results/cluster_recovery.json (about 7 minutes on 2 cores)
+test-cluster: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -m cluster --timeout 900 tests/cluster
 
 # the PNGs in docs/console/, taken by the console tests in headless chromium
 console-screenshots: $(VENV)/.dev chromium

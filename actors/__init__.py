@@ -8,7 +8,12 @@ NAMESPACE = "lakehouse"
 
 
 def stateful_actor(
-    cls: type, name: str, *args: Any, max_concurrency: int = 1, env: dict[str, str] | None = None
+    cls: type,
+    name: str,
+    *args: Any,
+    max_concurrency: int = 1,
+    env: dict[str, str] | None = None,
+    placement: dict[str, Any] | None = None,
 ) -> Any:
     """Get the named actor, creating it on first use (safe to call from many replicas).
 
@@ -16,7 +21,8 @@ def stateful_actor(
     restarted by Ray whenever it dies (``max_restarts=-1``; ``__init__`` restores the state
     from the store), takes no CPU slot, and retries idempotent calls across a restart.
     ``max_concurrency`` > 1 makes it threaded; the core object then does its own locking.
-    ``env`` sets environment variables of the actor's process.
+    ``env`` sets environment variables of the actor's process; ``placement`` adds Ray
+    scheduling options (``resources``, ``scheduling_strategy``).
     """
     import ray
 
@@ -32,6 +38,7 @@ def stateful_actor(
             num_cpus=0,
             max_concurrency=max_concurrency,
             **({"runtime_env": {"env_vars": env}} if env else {}),
+            **(placement or {}),
         )
         .remote(*args)
     )

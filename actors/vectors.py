@@ -110,10 +110,22 @@ SHARD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(256 * 1024), "MALLOC_ARENA_MAX": "2"}
 
 
 def shard_actor(settings: Settings, corpus: Corpus, index: int) -> ray.actor.ActorHandle:
-    """A shard actor; threaded so searches run side by side (the shard's RW lock)."""
+    """A shard actor; threaded so searches run side by side (the shard's RW lock).
+
+    Shards spread over the nodes that may host them (``settings.shard_resources``), so
+    losing one node loses few of a corpus's shards; Ray restarts those on a surviving node.
+    """
     name = shard_name(settings, corpus.name, index)
+    placement = {"scheduling_strategy": "SPREAD", "resources": dict(settings.shard_resources)}
     return stateful_actor(
-        ShardActor, name, settings, corpus, index, max_concurrency=8, env=SHARD_ENV
+        ShardActor,
+        name,
+        settings,
+        corpus,
+        index,
+        max_concurrency=8,
+        env=SHARD_ENV,
+        placement=placement,
     )
 
 

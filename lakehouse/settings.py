@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     max_vectors_body_bytes: int = Field(default=128 * MiB, ge=1)
     max_ongoing_requests: int = Field(default=256, ge=1)
     replicas: int = Field(default=1, ge=1)
+    # Ray resources each vector shard actor asks for, e.g. {"lakehouse_shards": 0.01}: then only
+    # nodes started with that resource (`ray start --resources`) host shards. Shards spread
+    # over the nodes that may host them either way.
+    shard_resources: dict[str, float] = Field(default_factory=dict, max_length=8)
     haproxy: bool = True
     # where HAProxy's stats page and Prometheus exporter listen (deployments/haproxy_loopback.sh)
     haproxy_admin_host: str = "127.0.0.1"

@@ -23,11 +23,13 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 import ray
+import tenacity
 from ray.data import ActorPoolStrategy
 
 from actors import NAMESPACE, metrics
@@ -36,11 +38,15 @@ from actors.remote.corpus_router import remote_router
 from actors.services import build_services
 from lakehouse.embed import EmbedConfig, open_embedder
 from lakehouse.embed.onnx_embedder import usable_cores
-from lakehouse.errors import Conflict, NotFound
+from lakehouse.errors import Conflict, NotFound, Unavailable
 from lakehouse.settings import Settings
 from lakehouse.storage.arrow import arrow_source
 from lakehouse.vectors.profile import STAFFING, CorpusProfile
 from lakehouse.vectors.registry import Corpus, make_corpus
+
+# how long a write or lookup waits for a lost shard to come back (a node's loss is noticed
+# after Ray's health checks miss it, then the actor restores itself on another node)
+RESTART_WAIT_S = 180.0
 
 
 @dataclass
@@ -67,6 +73,19 @@ class _RouterUser:
         self.loop = asyncio.new_event_loop()
         self.router = remote_router(settings)
 
+    def run(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a router call, retried while a shard or registry actor is restarting (its node
+        was lost: Ray brings it back elsewhere from the object store). Adds replace by id and
+        lookups only read, so a retry is safe; past ``RESTART_WAIT_S`` the job fails and a
+        re-submit resumes it."""
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(Unavailable),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=5),
+            stop=tenacity.stop_after_delay(RESTART_WAIT_S),
+            reraise=True,
+        )
+        return retrying(lambda: self.loop.run_until_complete(call()))
+
 
 class SkipIndexed(_RouterUser):
     """Drops rows whose id the corpus already holds."""
@@ -77,7 +96,7 @@ class SkipIndexed(_RouterUser):
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ids = [str(i) for i in batch[self.id_column]]
-        present = self.loop.run_until_complete(self.router.contains(self.corpus, ids))
+        present = self.run(lambda: self.router.contains(self.corpus, ids))
         keep = ~np.asarray(present, dtype=bool)
         return {name: column[keep] for name, column in batch.items()}
 
@@ -120,7 +139,7 @@ class Write(_RouterUser):
             for i in range(len(ids))
         ]
         if ids:
-            self.loop.run_until_complete(self.router.add(self.corpus, ids, batch["vector"], meta))
+            self.run(lambda: self.router.add(self.corpus, ids, batch["vector"], meta))
         return {"written": np.asarray([len(ids)])}
 
 
