@@ -11,20 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 from actors.services import Services
 from deployments.assistant import Assistant
 from lakehouse.catalog import Manifest
 from lakehouse.distill import Materializer, check_transforms
-from lakehouse.distill.compare import compare
+from lakehouse.distill.compare import compare, file_rows
 from lakehouse.distill.materialize import check_base
-from lakehouse.distill.replay import MAX_TASKS, Replayer, ReplayRequest
+from lakehouse.distill.replay import MAX_TASKS, Replayer, ReplayRequest, replay_log
 from lakehouse.distill.sources import REPLAY_LOG_FILE, SESSION_LOG_FILE
 from lakehouse.distill.tasks import Task, from_dataset, from_inline, from_sessions
 from lakehouse.drift import DriftReporter, DriftRequest, Window
 from lakehouse.errors import LakehouseError, NotFound, Unavailable
-from lakehouse.iterate import SessionLog
 from lakehouse.matrix import MatrixQuery
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ class Distill:
 
     def __init__(self, services: Services, assistant: Assistant) -> None:
         self.services, self.assistant = services, assistant
-        self.replay_log = SessionLog(services.settings.logs_dir / REPLAY_LOG_FILE)
+        self.replay_log = replay_log(services.store)
+        self.legacy_replay_log = services.settings.logs_dir / REPLAY_LOG_FILE
         self._lock = asyncio.Lock()
 
     def materializer(self) -> Materializer:
@@ -162,4 +163,5 @@ class Distill:
         return await asyncio.to_thread(from_dataset, path, name, MAX_TASKS)
 
     async def compare(self, run_a: str, run_b: str) -> dict[str, Any]:
-        return await asyncio.to_thread(compare, self.replay_log.path, run_a, run_b)
+        rows = chain(file_rows(self.legacy_replay_log), self.replay_log.records())
+        return await asyncio.to_thread(compare, rows, run_a, run_b)

@@ -40,13 +40,20 @@ from ray.data import ActorPoolStrategy
 from actors import NAMESPACE
 from actors.services import Services, build_services
 from lakehouse.distill.compare import summarize
-from lakehouse.distill.replay import CorpusIn, Replayer, ReplayOptions, check_tasks, make_run_id
-from lakehouse.distill.sources import REPLAY_LOG_FILE, SESSION_LOG_FILE
+from lakehouse.distill.replay import (
+    CorpusIn,
+    Replayer,
+    ReplayOptions,
+    check_tasks,
+    make_run_id,
+    replay_log,
+)
+from lakehouse.distill.sources import REPLAY_PREFIX, SESSION_LOG_FILE
 from lakehouse.distill.tasks import row_task, session_tasks, task_columns, task_row
 from lakehouse.distill.tier import TierConfig
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.guard import ParquetRoster, Validator
-from lakehouse.iterate import SessionLog
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
 from lakehouse.matrix import MatrixQuery
 from lakehouse.settings import Settings
 
@@ -166,7 +173,7 @@ def run(args: JobArgs, settings: Settings | None = None) -> dict[str, Any]:
         # each, so they never starve Ray Data's own read tasks on a small node
         num_cpus=0.25,
     )
-    log = SessionLog(settings.logs_dir / REPLAY_LOG_FILE)
+    log = replay_log(services.store)
     kept = _drain(ds, log, total, started, args.progress_every_s)
     return _receipt(services, run_id, trace_id, source, options, total, kept, started)
 
@@ -213,7 +220,7 @@ def _dataset_tasks(path: str, columns: list[str], limit: int | None) -> Iterator
 
 
 def _drain(
-    ds: ray.data.Dataset, log: SessionLog, total: int, started: float, every_s: float
+    ds: ray.data.Dataset, log: ObjectStoreSessionLog, total: int, started: float, every_s: float
 ) -> list[dict[str, Any]]:
     """Append every row to the replay log as it comes; a progress line every ``every_s``."""
     kept: list[dict[str, Any]] = []
@@ -240,7 +247,7 @@ def _receipt(
     receipt = {
         "schema": RECEIPT_SCHEMA, "run_id": run_id, "trace_id": trace_id, "source": source,
         "options": options.model_dump(mode="json"), "tasks": total, "rows_written": len(kept),
-        "replay_log": str(services.settings.logs_dir / REPLAY_LOG_FILE),
+        "replay_log": f"store:{REPLAY_PREFIX}",
         "summary": summarize(kept), "seconds": round(seconds, 2),
         "tasks_per_s": round(len(kept) / seconds, 2) if seconds else None,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),

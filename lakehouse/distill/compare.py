@@ -24,11 +24,11 @@ FIGURES = ("first_shot_rate", "accepted_rate", "grounded_rate", "p50_latency_ms"
            "hit_at_k", "verdicts_match_rate")  # fmt: skip
 
 
-def read_runs(path: Path, run_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """The rows of each run in ``run_ids``, streamed from the replay log."""
+def read_runs(rows: Iterable[dict[str, Any]], run_ids: set[str]) -> dict[str, list[dict]]:
+    """The rows of each run in ``run_ids``, streamed from the replay log's ``rows``."""
     out: dict[str, list[dict[str, Any]]] = {r: [] for r in run_ids}
-    for row in _rows(path):
-        if row.get("run_id") in out:
+    for row in rows:
+        if row.get("schema") == SCHEMA and row.get("run_id") in out:
             out[row["run_id"]].append(row)
     missing = sorted(r for r, rows in out.items() if not rows)
     if missing:
@@ -36,7 +36,8 @@ def read_runs(path: Path, run_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _rows(path: Path) -> Iterator[dict[str, Any]]:
+def file_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The replay rows of a JSONL file (the node-local log of versions before the store's)."""
     if not path.exists():
         return
     with open(path, "rb") as fh:
@@ -83,9 +84,9 @@ def _rate(flags: Iterable[bool]) -> float | None:
     return round(sum(values) / len(values), 6) if values else None
 
 
-def compare(path: Path, run_a: str, run_b: str) -> dict[str, Any]:
+def compare(rows: Iterable[dict[str, Any]], run_a: str, run_b: str) -> dict[str, Any]:
     """Side by side: each run's figures per model, and ``b - a`` where both have one."""
-    runs = read_runs(path, {run_a, run_b})
+    runs = read_runs(rows, {run_a, run_b})
     a, b = summarize(runs[run_a]), summarize(runs[run_b])
     delta = {}
     for model in sorted(set(a) & set(b)):

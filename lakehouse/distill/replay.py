@@ -30,14 +30,26 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from lakehouse.chat.base import ChatProvider
 from lakehouse.chat.messages import MODEL_PATTERN
 from lakehouse.distill.compare import summarize
+from lakehouse.distill.sources import REPLAY_PREFIX
 from lakehouse.distill.tasks import Task, TaskIn
 from lakehouse.distill.tier import TierConfig, choose_tier
 from lakehouse.errors import InvalidInput, LakehouseError
 from lakehouse.guard import KINDS, Validator
-from lakehouse.iterate import IterateLoop, IterateRequest, SessionLog
+from lakehouse.iterate import IterateLoop, IterateRequest
+from lakehouse.iterate.log import SessionAppender
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
 from lakehouse.jsonl import dumps_compact
+from lakehouse.storage import ObjectStore
 
 SCHEMA = "replay_run.v1"
+
+
+def replay_log(store: ObjectStore) -> ObjectStoreSessionLog:
+    """The replay log: ``replay_run.v1`` rows as objects under ``logs/replay_runs/``, a batch
+    each, so a run written on any node is read on every other."""
+    return ObjectStoreSessionLog(store, REPLAY_PREFIX, schema=SCHEMA)
+
+
 MAX_TASKS = 100
 DATASET_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 FACT_FIELDS = ("role", "city", "state", "shift", "skills", "certifications", "available")
@@ -112,7 +124,7 @@ class Replayer:
     """
 
     def __init__(
-        self, retrieve: Retrieve, log: SessionLog | None, chat: ChatProvider | None = None,
+        self, retrieve: Retrieve, log: SessionAppender | None, chat: ChatProvider | None = None,
         validator_for: ValidatorFor | None = None, *, clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:  # fmt: skip

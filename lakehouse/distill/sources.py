@@ -6,13 +6,15 @@ Inputs, each read by one transform:
 transform           source objects                                      written by
 ==================  ==================================================  =================
 sessions            ``<logs>/sessions.iterate.jsonl``                   the iterate loop
-replay_runs         ``<logs>/replay_runs.jsonl``                        replay
+replay_runs         ``logs/replay_runs/`` (store)                        replay
 observer_events     ``observer/events/*.jsonl`` (store)                  the observer ring
 playbook_records    ``playbooks/<corpus>/<record>.json`` (store)        the playbook
 pathway_events      ``pathway/snapshot/*.jsonl``, ``pathway/log/*.jsonl``  the pathway store
 ==================  ==================================================  =================
 
-Observer events are read where the ring stores them (its batches in the object store, which
+Replay rows are objects in the store, a batch each (``ObjectStoreSessionLog``), written by the
+replay route and job on any node; a ``<logs>/replay_runs.jsonl`` of older versions is read
+too. Observer events are read where the ring stores them (its batches in the object store, which
 any node can read); a ``<logs>/observer.jsonl`` left by an older version is read too (an
 evidence id is a hash of the line, so an event in both counts once). The ring keeps its newest
 ``observer_capacity`` events there, so a materializer run sees at most that many.
@@ -32,7 +34,8 @@ from typing import IO
 from lakehouse.storage.base import ObjectStore
 
 SESSION_LOG_FILE = "sessions.iterate.jsonl"  # deployments.assistant.SESSION_LOG
-REPLAY_LOG_FILE = "replay_runs.jsonl"
+REPLAY_LOG_FILE = "replay_runs.jsonl"  # written by versions before the object-store log
+REPLAY_PREFIX = "logs/replay_runs/"
 OBSERVER_FILE = "observer.jsonl"  # written by versions before the object-store sink
 OBSERVER_PREFIX = "observer/events/"  # lakehouse.observer.store_sink.PREFIX
 PATHWAY_PREFIX = "pathway"  # actors.pathway.LOG_PREFIX
@@ -75,6 +78,7 @@ def discover(logs_dir: Path, store: ObjectStore, transforms: set[str]) -> list[I
         "playbook_records": [PLAYBOOK_PREFIX],
         "pathway_events": [f"{PATHWAY_PREFIX}/snapshot/", f"{PATHWAY_PREFIX}/log/"],
         "observer_events": [OBSERVER_PREFIX],
+        "replay_runs": [REPLAY_PREFIX],
     }
     for transform, keys in prefixes.items():
         if transform in transforms:

@@ -1,9 +1,10 @@
-"""The iterate session log in the object store: one object per session.
+"""Append-only record logs in the object store: the iterate sessions, the replay runs.
 
-Replicas run on any node, so the log cannot be a file on one of their disks: each session is
-put as its own object, ``<prefix>/<yyyy-mm-dd>/<time_ns>-<id>.json`` (durable when the put
-returns, on S3 or the local store alike, and never a write shared by two replicas).
-Reading lists the day folders in key order, so records come back oldest first.
+Replicas and jobs run on any node, so a log cannot be a file on one of their disks: each
+append is put as its own object, ``<prefix>/<yyyy-mm-dd>/<time_ns>-<id>.json`` holding one
+JSON line per record (durable when the put returns, on S3 or the local store alike, and
+never a write shared by two writers). Reading lists the day folders in key order, so
+records come back oldest first; a torn or foreign line is logged and skipped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from lakehouse.iterate.log import SCHEMA, SessionAppender
@@ -23,18 +24,25 @@ log = logging.getLogger(__name__)
 
 
 class ObjectStoreSessionLog:
-    """``append`` / ``read`` of session records as objects under ``prefix`` in ``store``."""
+    """``append`` / ``read`` of records of one ``schema`` as objects under ``prefix``."""
 
-    def __init__(self, store: ObjectStore, prefix: str = PREFIX) -> None:
-        self.store = store
+    def __init__(self, store: ObjectStore, prefix: str = PREFIX, schema: str = SCHEMA) -> None:
+        self.store, self.schema = store, schema
         self.prefix = prefix.rstrip("/")
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Put ``record`` as one object; durable before it returns (``StorageError`` if not)."""
-        line = (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+        self.append_many([record])
+
+    def append_many(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Put ``records`` as one object (one line each): all of them are durable, or none."""
+        lines = [json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in records]
+        if not lines:
+            return
         now = time.time_ns()
         day = time.strftime("%Y-%m-%d", time.gmtime(now / 1e9))
-        self.store.put(f"{self.prefix}/{day}/{now:020d}-{uuid.uuid4().hex[:8]}.json", line)
+        key = f"{self.prefix}/{day}/{now:020d}-{uuid.uuid4().hex[:8]}.json"
+        self.store.put(key, "".join(lines).encode("utf-8"))
 
     def read(self) -> list[dict[str, Any]]:
         """Every intact record, oldest first."""
@@ -42,15 +50,16 @@ class ObjectStoreSessionLog:
 
     def records(self) -> Iterator[dict[str, Any]]:
         for obj in self.store.iter_all(f"{self.prefix}/"):
-            try:
-                record = json.loads(self.store.get(obj.key))
-            except ValueError:
-                log.warning("session log %s is corrupt; skipped", obj.key)
-                continue
-            if isinstance(record, dict) and record.get("schema") == SCHEMA:
-                yield record
-            else:
-                log.warning("session log %s is not a session; skipped", obj.key)
+            for line in self.store.get(obj.key).splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    log.warning("log object %s has a corrupt line; skipped", obj.key)
+                    continue
+                if isinstance(record, dict) and record.get("schema") == self.schema:
+                    yield record
+                else:
+                    log.warning("log object %s has a line not of %s; skipped", obj.key, self.schema)
 
 
 class TeeSessionLog:

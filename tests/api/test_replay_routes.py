@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from lakehouse.distill.sources import REPLAY_LOG_FILE
+from lakehouse.distill.replay import replay_log as replay_log_of
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
 from lakehouse.settings import Settings
@@ -79,8 +79,10 @@ def world(tmp_path_factory, model_cache):
 
 
 def replay_log(client) -> bytes:
-    path = client.services.settings.logs_dir / REPLAY_LOG_FILE
-    return path.read_bytes() if path.exists() else b""
+    """The replay log's lines, as the object store holds them (a batch an object)."""
+    return b"".join(
+        json.dumps(row).encode() + b"\n" for row in replay_log_of(client.services.store).records()
+    )
 
 
 def test_bad_input_is_refused_and_nothing_is_written(world):

@@ -13,7 +13,8 @@ from actors.jobs.bulk_embed import JobArgs as EmbedArgs
 from actors.jobs.bulk_embed import run as embed_run
 from actors.jobs.replay import RECEIPTS_PREFIX, JobArgs, run
 from actors.vectors import shard_name
-from lakehouse.distill.sources import REPLAY_LOG_FILE, SESSION_LOG_FILE
+from lakehouse.distill.replay import replay_log as replay_log_of
+from lakehouse.distill.sources import SESSION_LOG_FILE
 from lakehouse.embed import EmbedConfig
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.settings import Settings
@@ -50,8 +51,8 @@ def world(tmp_path, model_cache):
 
 
 def replay_log(settings) -> list[dict]:
-    path = settings.logs_dir / REPLAY_LOG_FILE
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    """The replay log's rows, read from the object store (where any node's job writes)."""
+    return replay_log_of(open_store(settings)).read()
 
 
 def test_the_job_replays_every_recorded_session_and_writes_a_receipt(world):

@@ -15,6 +15,7 @@ import pytest
 from lakehouse.catalog import Catalog
 from lakehouse.distill import Materializer, dataset_name
 from lakehouse.distill.materialize import check_base, current_manifest
+from lakehouse.distill.replay import replay_log
 from lakehouse.distill.sources import OBSERVER_FILE, PATHWAY_PREFIX, SESSION_LOG_FILE
 from lakehouse.errors import Conflict, InvalidInput, NotFound
 from lakehouse.guard import InMemoryRoster, Validator
@@ -76,6 +77,9 @@ def world(settings, local_store, roster_rows):
     local_store.put(
         "playbooks/_playbook/000000000000001-0000-abc.json", json.dumps(record).encode()
     )
+    replay_row = {"schema": "replay_run.v1", "run_id": "run-1", "session_id": "s00000",
+                  "mode": "retrieval", "trace_id": "t-replay", "finished_at": "2026-11-20T10:00:00+00:00"}  # fmt: skip
+    replay_log(local_store).append_many([replay_row])  # as the replay route or job writes it
     catalog = Catalog(local_store)
     return Materializer(local_store, logs, settings.tmp_dir), catalog
 
@@ -92,7 +96,8 @@ def test_every_record_type_becomes_evidence_with_provenance(world, settings, loc
     counts = receipt["transforms"]
     assert counts["sessions"] == {"in": 4, "out": 4, "duplicate": 0, "malformed": 0, "skipped": 0}
     assert counts["observer_events"]["out"] == 2 and counts["pathway_events"]["out"] == 1
-    assert counts["playbook_records"]["out"] == 1 and counts["replay_runs"]["in"] == 0
+    assert counts["playbook_records"]["out"] == 1
+    assert counts["replay_runs"]["in"] == counts["replay_runs"]["out"] == 1  # read from the store
     names = {m.name for m in catalog.list()}
     assert f"evidence_observer_events_{DAY_NAME}" in names
     assert f"evidence_playbook_records_{DAY_NAME}" in names

@@ -27,3 +27,19 @@ def test_the_tee_appends_to_the_store_and_the_local_file(settings, tmp_path):
     local = SessionLog(tmp_path / "sessions.jsonl")
     TeeSessionLog(store_log, local).append({"schema": SCHEMA, "session_id": "a"})
     assert store_log.read() == local.read() == [{"schema": SCHEMA, "session_id": "a"}]
+
+
+def test_a_batch_is_one_object_and_the_replay_log_reads_only_its_rows(settings):
+    from lakehouse.distill.replay import SCHEMA as REPLAY
+    from lakehouse.distill.replay import replay_log
+
+    store = open_store(settings)
+    log = replay_log(store)
+    log.append_many([{"schema": REPLAY, "run_id": "r", "n": i} for i in range(3)])
+    log.append_many([])  # nothing to write: no object
+    keys = [o.key for o in store.iter_all("logs/replay_runs/")]
+    assert len(keys) == 1
+    store.put(keys[0].rsplit("/", 1)[0] + "/9999-torn.json",  # a torn line, then a good one
+              b'{"schema": "replay_run.v1", "run_id": "r", "n"\n' + b'{"schema": "replay_run.v1", "run_id": "r", "n": 3}\n')  # fmt: skip
+    assert [r["n"] for r in replay_log(open_store(settings)).read()] == [0, 1, 2, 3]
+    assert ObjectStoreSessionLog(store).read() == []  # the session log is another prefix
