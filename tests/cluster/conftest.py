@@ -26,9 +26,15 @@ import yaml
 
 from tests.cluster.nodes import LocalCluster, cli_env
 from tests.conftest import free_port
+from tests.fakes.ollama import FakeOllama
 
 REPO = Path(__file__).resolve().parents[2]
 SHARD_RESOURCE = {"lakehouse_shards": 1000}
+WORKERS = ("a", "b", "c")
+# actors.jobs.placement.NODE_OLLAMA_HOST, spelled out: importing it would import Ray before
+# pytest_configure sets the auth mode
+NODE_OLLAMA_HOST = "LAKEHOUSE_NODE_OLLAMA_HOST"
+OLLAMA_DIM = 16  # the stand-ins' vector width (a new corpus takes the width it is given)
 
 
 def wanted(config) -> bool:
@@ -86,10 +92,21 @@ def cluster_env(s3_endpoint, tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def cluster(cluster_env) -> Iterator[LocalCluster]:
+def node_ollamas() -> Iterator[dict[str, FakeOllama]]:
+    """A stand-in Ollama per worker node (``a``, ``b`` and the later ``c``), each named in its
+    node's ``ray start`` environment; each records the texts it was asked to embed."""
+    servers = {name: FakeOllama(dim=OLLAMA_DIM) for name in WORKERS}
+    yield servers
+    for server in servers.values():
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def cluster(cluster_env, node_ollamas) -> Iterator[LocalCluster]:
     """Head + worker ``a`` + worker ``b`` (GPU); this process joins as a Ray driver."""
     root = Path(tempfile.mkdtemp(prefix="lhc-", dir="/tmp"))  # short: Unix socket paths
-    nodes = LocalCluster(root, cluster_env)
+    own = {name: {NODE_OLLAMA_HOST: server.url} for name, server in node_ollamas.items()}
+    nodes = LocalCluster(root, cluster_env, node_env=own)
     try:
         nodes.start_head(num_cpus=1)
         nodes.start_worker("a", num_cpus=2, resources=SHARD_RESOURCE)

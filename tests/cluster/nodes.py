@@ -69,11 +69,15 @@ class LocalCluster:
     Args:
         root: a short directory (Unix socket paths under it must stay below 108 bytes).
         env: the environment of every node (``LAKEHOUSE_*``, ``RAY_AUTH_*``, S3 credentials).
+        node_env: more environment for one node by its name (its own Ollama, say).
     """
 
-    def __init__(self, root: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, root: Path, env: dict[str, str], node_env: dict[str, dict[str, str]] | None = None
+    ) -> None:
         self.root = root
         self.env = env
+        self.node_env = node_env or {}
         self.nodes: dict[str, Node] = {}
         self.gcs_port = free_port()
         self.dashboard_port = free_port()
@@ -112,7 +116,8 @@ class LocalCluster:
         head: bool = False,
     ) -> Node:
         base = self.root / name
-        node = Node(name, base / "t", base / "data", dict(self.env), head=head)
+        env = {**self.env, **self.node_env.get(name, {})}
+        node = Node(name, base / "t", base / "data", env, head=head)
         node.env["LAKEHOUSE_DATA_DIR"] = str(node.data_dir)
         node.data_dir.mkdir(parents=True, exist_ok=True)
         command = [

@@ -10,7 +10,7 @@ from actors.jobs.bulk_embed import Embed
 from actors.jobs.placement import NODE_OLLAMA_HOST, node_embed_config
 from lakehouse.embed import EmbedConfig, open_embedder
 from lakehouse.vectors.profile import CorpusProfile
-from tests.unit.test_embed import FakeOllama
+from tests.fakes.ollama import FakeOllama
 
 SHARED = "http://{node_ip}:9"  # port 9 (discard): a request there would fail the test
 PROFILE = CorpusProfile(id_column="id", text_template="{name}", metadata_columns=())
