@@ -77,11 +77,14 @@ class CatalogFollower:
     async def _watch(self) -> None:
         while True:
             try:
-                generation, manifests = await self.catalog.wait_for_change(
-                    self._generation, LONG_POLL_S
-                )
+                known = self._generation
+                generation, manifests = await self.catalog.wait_for_change(known, LONG_POLL_S)
                 async with self._sync_lock:
-                    await self._apply(generation, manifests)
+                    # a sync() that ran while this poll waited applied a snapshot at least as
+                    # new as this one: applying this one now would bring back an older view
+                    # (generations cannot be compared: a restarted catalog counts from 1)
+                    if self._generation == known:
+                        await self._apply(generation, manifests)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the catalog restarting: keep watching
