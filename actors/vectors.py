@@ -55,7 +55,9 @@ class ShardActor:
         return result
 
     def search_batch(self, queries: Any, k: int, ef: int | None = None) -> list[dict[str, Any]]:
-        return [r.to_dict() for r in self.shard.search_batch(queries, k, ef)]
+        results = [r.to_dict() for r in self.shard.search_batch(queries, k, ef)]
+        metrics.inc("lakehouse_vector_searches", len(results), **self.tags)  # one per query
+        return results
 
     def contains(self, ids: list[str]) -> list[bool]:
         return self.shard.contains(ids)
