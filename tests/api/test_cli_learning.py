@@ -17,6 +17,7 @@ from lakehouse.settings import Settings
 from lakehouse.staffing import generate_batches, write_csv
 from tests.api.conftest import make_client
 from tests.api.live import serve_live
+from tests.api.test_cli import run_json
 from tests.fakes.scripted_chat import ScriptedProvider
 
 TOKEN = "learning-cli-token"
@@ -51,14 +52,6 @@ def env(server, monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_URL", url)
     monkeypatch.setenv("LAKEHOUSE_TOKEN", TOKEN)
     return server
-
-
-def run_json(capsys, *argv):
-    capsys.readouterr()
-    code = main([*argv, "--json"])
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    return json.loads(out.out)
 
 
 @pytest.fixture(scope="module")
