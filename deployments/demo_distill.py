@@ -34,7 +34,12 @@ def run(client: Any, csv_path: Path) -> None:
     for out in receipt["outputs"][:6]:
         print(f"  -> {out['dataset']}: {out['row_count']} rows")
     again = _post(client, "/v1/distill/materialize", {})
-    print(f"materialize again: {again['rows_added']} rows added (idempotent)")
+    seen = sum(c["duplicate"] for c in again["transforms"].values())
+    new = {o["transform"]: o["rows_added"] for o in again["outputs"] if o["registered"]}
+    # request events reach the observer shortly after each response, so the re-run may find
+    # some that arrived since the first run: those, and only those, are new rows
+    print(f"materialize again: {seen} rows already there, none added twice; "
+          f"new since the first run: {json.dumps(new)}")
     events = [o["dataset"] for o in receipt["outputs"] if o["transform"] == "observer_events"]
     if events:
         sql = (

@@ -3,6 +3,9 @@ playbook successes, ingests a changed roster, materializes and reports drift, no
 
 from __future__ import annotations
 
+import json
+import re
+
 from deployments import demo_distill
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
@@ -26,7 +29,12 @@ def test_demo_step_materializes_and_names_the_changed_successes(tmp_path, model_
         add(client, "workers", [r for b in generate_batches(ROWS) for r in b.to_pylist()])
         demo_distill.run(client, csv_path)
     out = capsys.readouterr().out
-    assert "materialize again: 0 rows added (idempotent)" in out
+    first = re.search(r"materialize: (\d+) evidence rows added", out)
+    again = re.search(r"materialize again: (\d+) rows already there, none added twice; "
+                      r"new since the first run: (\{.*\})", out)  # fmt: skip
+    assert first and again, out
+    assert int(again[1]) == int(first[1]) > 0  # every row of the first run found, none re-added
+    assert set(json.loads(again[2])) <= {"observer_events"}  # the only source that grew
     assert "playbook drift: drift; removed ['W" in out and "'Dispatcher')]" in out
     assert "(3 queries searched)" in out  # the rank check ran for each recorded query
     assert "embedding drift workers -> workers_next: no_drift" in out
