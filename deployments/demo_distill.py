@@ -38,8 +38,10 @@ def run(client: Any, csv_path: Path) -> None:
     new = {o["transform"]: o["rows_added"] for o in again["outputs"] if o["registered"]}
     # request events reach the observer shortly after each response, so the re-run may find
     # some that arrived since the first run: those, and only those, are new rows
-    print(f"materialize again: {seen} rows already there, none added twice; "
-          f"new since the first run: {json.dumps(new)}")
+    print(
+        f"materialize again: {seen} rows already there, none added twice; "
+        f"new since the first run: {json.dumps(new)}"
+    )
     events = [o["dataset"] for o in receipt["outputs"] if o["transform"] == "observer_events"]
     if events:
         sql = (
