@@ -4,6 +4,7 @@ project's own client, at many concurrent clients.
     .venv/bin/python bench/multitier.py                        # 100k profiles, 50 clients, 5 min
     .venv/bin/python bench/multitier.py --kill-every 30        # ... while shard actors are killed
     .venv/bin/python bench/multitier.py --seconds 600 --soak   # RSS of every process, per minute
+    .venv/bin/python bench/multitier.py --all   # the three above over one roster (one set-up)
     .venv/bin/python bench/multitier.py --rows 5000 --seconds 30 --clients 8   # a quick look
 
 It starts its own local Ray and Serve app (HAProxy ingress) on a free port, generates and
@@ -196,9 +197,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--kill-every", type=float, default=0)
     parser.add_argument("--soak", action="store_true")
+    parser.add_argument(
+        "--all", action="store_true",
+        help="over one set-up: the plain run, a 600 s soak, then the run with kills every 30 s",
+    )  # fmt: skip
     parser.add_argument("--retries", type=int, default=3, help="client retries of 503s")
     args = parser.parse_args()
     url, settings = setup(args.rows)
+    if not args.all:
+        phase(url, settings, args)
+        return
+    for seconds, soak, kill_every in (
+        (args.seconds, False, 0),
+        (600, True, 0),
+        (args.seconds, False, 30),
+    ):
+        phase(url, settings, argparse.Namespace(**{**vars(args), "seconds": seconds, "soak": soak,
+                                                   "kill_every": kill_every}))  # fmt: skip
+
+
+def phase(url: str, settings, args) -> None:
+    """One run of the scenarios; writes ``bench/results/multitier[-kill|-soak].json``."""
     result = {"rows": args.rows, "clients": args.clients, "seconds": args.seconds, "cores": 2,
               "kill_every_s": args.kill_every, "target_scenarios_per_s": 438,
               **asyncio.run(load(url, settings, args))}  # fmt: skip
