@@ -17,14 +17,13 @@ from actors.services import Services
 from lakehouse.chat import ChatReply
 from lakehouse.distill.tier import IterateTier, TierChoice, choose_tier
 from lakehouse.guard import ParquetRoster, Validator, Verdict
-from lakehouse.iterate import IterateLoop, IterateRequest, IterateResult, SessionLog
+from lakehouse.iterate import IterateLoop, IterateRequest, IterateResult
 from lakehouse.iterate.log import SessionAppender
-from lakehouse.iterate.store_log import ObjectStoreSessionLog, TeeSessionLog
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
 from lakehouse.matrix import MatrixQuery
 from lakehouse.observer.llm_spans import chat_span, session_spans
 from lakehouse.observer.spans import Span
 
-SESSION_LOG = "sessions.iterate.jsonl"
 log = logging.getLogger(__name__)
 
 
@@ -45,10 +44,8 @@ class Assistant:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        # in the object store (what survives any node), and the node-local file the distill
-        # materializer reads (lakehouse.distill.sources.SESSION_LOG_FILE)
-        local = SessionLog(services.settings.logs_dir / SESSION_LOG)
-        self.log = TeeSessionLog(ObjectStoreSessionLog(services.store), local)
+        # in the object store: what every node reads, and what survives any node
+        self.log = ObjectStoreSessionLog(services.store)
         self._roster: tuple[str, ParquetRoster] | None = None
         self._roster_lock = asyncio.Lock()
 

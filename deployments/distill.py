@@ -22,7 +22,13 @@ from lakehouse.distill.compare import compare, file_rows
 from lakehouse.distill.materialize import check_base
 from lakehouse.distill.replay import MAX_TASKS, Replayer, ReplayRequest, replay_log
 from lakehouse.distill.sources import REPLAY_LOG_FILE, SESSION_LOG_FILE
-from lakehouse.distill.tasks import Task, from_dataset, from_inline, from_sessions
+from lakehouse.distill.tasks import (
+    Task,
+    from_dataset,
+    from_inline,
+    from_sessions,
+    recorded_sessions,
+)
 from lakehouse.drift import DriftReporter, DriftRequest, Window
 from lakehouse.errors import LakehouseError, NotFound, Unavailable
 from lakehouse.matrix import MatrixQuery
@@ -133,8 +139,8 @@ class Distill:
         """Replay sessions or tasks; every input is checked before the first row is written."""
         svc = self.services
         if req.sessions is not None:
-            log_path = svc.settings.logs_dir / SESSION_LOG_FILE
-            tasks = await asyncio.to_thread(from_sessions, log_path, req.sessions)
+            records = recorded_sessions(svc.store, svc.settings.logs_dir / SESSION_LOG_FILE)
+            tasks = await asyncio.to_thread(from_sessions, records, req.sessions)
         elif req.dataset is not None:
             tasks = await self._dataset_tasks(req.dataset)
         else:

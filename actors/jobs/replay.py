@@ -8,12 +8,12 @@ The same core as ``POST /v1/distill/replay`` (``lakehouse.distill.replay.Replaye
 search, the rank of the recorded successes, and in ``--mode full`` the bundle, the iterate
 loop with the configured provider and the validator), without its 100-task cap. Mode
 ``retrieval`` (the default) asks no model. Tasks come from the session log
-(``$LAKEHOUSE_DATA_DIR/logs/sessions.iterate.jsonl`` or ``--sessions-log``) or from a
+(the object store's ``logs/sessions.iterate/``, or a file given as ``--sessions-log``) or from a
 dataset's Parquet, read by Ray Data where it lives (columns ``task_id``, ``prompt`` and
 optionally ``kind``, ``model``, ``max_iter``, ``expected_ids``). Every input is checked
 before the first task runs: an unknown dataset or corpus, a missing column, a task full mode
 cannot run. ``--concurrency`` replayer actors take ``--batch-size`` tasks at a time; the
-driver appends their rows to the replay log (one fsync per batch), prints a progress line
+driver puts their rows in the store's replay log (one object per batch), prints a progress line
 every ``--progress-every-s``, and closes with a receipt (counts, figures, seconds), also
 written to ``distill/replays/<run_id>.json`` in the object store.
 """
@@ -48,11 +48,18 @@ from lakehouse.distill.replay import (
     make_run_id,
     replay_log,
 )
-from lakehouse.distill.sources import REPLAY_PREFIX, SESSION_LOG_FILE
-from lakehouse.distill.tasks import row_task, session_tasks, task_columns, task_row
+from lakehouse.distill.sources import REPLAY_PREFIX, SESSION_LOG_FILE, SESSION_PREFIX
+from lakehouse.distill.tasks import (
+    recorded_sessions,
+    row_task,
+    session_tasks,
+    task_columns,
+    task_row,
+)
 from lakehouse.distill.tier import TierConfig
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.guard import ParquetRoster, Validator
+from lakehouse.iterate import read_sessions
 from lakehouse.iterate.store_log import ObjectStoreSessionLog
 from lakehouse.matrix import MatrixQuery
 from lakehouse.settings import Settings
@@ -67,7 +74,7 @@ _SUMMARY_FIELDS = ("mode", "model", "status", "verdicts", "grounded_in_roster",
 @dataclass
 class JobArgs:
     dataset: str | None = None  # a catalog dataset of tasks; None: the session log
-    sessions_log: str | None = None  # default: the settings' logs dir
+    sessions_log: str | None = None  # a session log file; default: the object store's log
     mode: str = "retrieval"
     corpora: str = "workers"  # comma-separated name or name:weight
     k: int = 10
@@ -192,19 +199,25 @@ def _tasks(
         ds = ray.data.read_parquet(path, columns=columns)
         total = min(args.limit or manifest.row_count, manifest.row_count)
         return (ds.limit(args.limit) if args.limit else ds), total, {"dataset": args.dataset}
-    log_path = Path(args.sessions_log or services.settings.logs_dir / SESSION_LOG_FILE)
-    if not log_path.is_file():
-        raise NotFound(f"no session log at {log_path}")
+    if args.sessions_log is not None:  # one given file
+        log_path = Path(args.sessions_log)
+        if not log_path.is_file():
+            raise NotFound(f"no session log at {log_path}")
+        records, source = read_sessions(log_path), {"sessions_log": str(log_path)}
+    else:  # the store's log, which every replica writes (and an older version's local file)
+        legacy = services.settings.logs_dir / SESSION_LOG_FILE
+        records = recorded_sessions(services.store, legacy)
+        source = {"sessions_log": f"store:{SESSION_PREFIX}/"}
     rows = []
-    for task in session_tasks(log_path):
+    for task in session_tasks(records):
         if args.limit is not None and len(rows) >= args.limit:
             break
         rows.append(task)
     check_tasks(rows, options)
     if not rows:
-        raise InvalidInput(f"the session log {log_path} holds no replayable session")
+        raise InvalidInput(f"the session log {source['sessions_log']} holds no replayable session")
     items = [task_row(t) for t in rows]
-    return ray.data.from_items(items), len(items), {"sessions_log": str(log_path)}
+    return ray.data.from_items(items), len(items), source
 
 
 def _dataset_tasks(path: str, columns: list[str], limit: int | None) -> Iterator[Any]:

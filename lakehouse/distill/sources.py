@@ -5,19 +5,20 @@ Inputs, each read by one transform:
 ==================  ==================================================  =================
 transform           source objects                                      written by
 ==================  ==================================================  =================
-sessions            ``<logs>/sessions.iterate.jsonl``                   the iterate loop
+sessions            ``logs/sessions.iterate/`` (store)                   the iterate loop
 replay_runs         ``logs/replay_runs/`` (store)                        replay
 observer_events     ``observer/events/*.jsonl`` (store)                  the observer ring
 playbook_records    ``playbooks/<corpus>/<record>.json`` (store)        the playbook
 pathway_events      ``pathway/snapshot/*.jsonl``, ``pathway/log/*.jsonl``  the pathway store
 ==================  ==================================================  =================
 
-Replay rows are objects in the store, a batch each (``ObjectStoreSessionLog``), written by the
-replay route and job on any node; a ``<logs>/replay_runs.jsonl`` of older versions is read
-too. Observer events are read where the ring stores them (its batches in the object store, which
-any node can read); a ``<logs>/observer.jsonl`` left by an older version is read too (an
-evidence id is a hash of the line, so an event in both counts once). The ring keeps its newest
-``observer_capacity`` events there, so a materializer run sees at most that many.
+Sessions and replay rows are objects in the store (``ObjectStoreSessionLog``), a session or a
+batch of rows each, written by the replicas, the replay route and job on any node; the
+``<logs>/sessions.iterate.jsonl`` and ``<logs>/replay_runs.jsonl`` of older versions are read
+too. Observer events are read where the ring stores them (its batches in the object store,
+which any node can read); a ``<logs>/observer.jsonl`` left by an older version is read too.
+An evidence id is a hash of the line, so a record in both places counts once. The ring keeps
+its newest ``observer_capacity`` events, so a materializer run sees at most that many.
 Local files are named ``logs/<file>``, store objects ``store:<key>``. Reading hashes every
 byte (the receipt's checksum) and never holds more than one line: a line over
 ``max_line_bytes`` is consumed in pieces and reported as overlong.
@@ -33,7 +34,8 @@ from typing import IO
 
 from lakehouse.storage.base import ObjectStore
 
-SESSION_LOG_FILE = "sessions.iterate.jsonl"  # deployments.assistant.SESSION_LOG
+SESSION_LOG_FILE = "sessions.iterate.jsonl"  # written by versions before the object-store log
+SESSION_PREFIX = "logs/sessions.iterate"  # lakehouse.iterate.store_log.PREFIX
 REPLAY_LOG_FILE = "replay_runs.jsonl"  # written by versions before the object-store log
 REPLAY_PREFIX = "logs/replay_runs/"
 OBSERVER_FILE = "observer.jsonl"  # written by versions before the object-store sink
@@ -75,6 +77,7 @@ def discover(logs_dir: Path, store: ObjectStore, transforms: set[str]) -> list[I
                 if (logs_dir / n).is_file()
             ]
     prefixes = {
+        "sessions": [f"{SESSION_PREFIX}/"],
         "playbook_records": [PLAYBOOK_PREFIX],
         "pathway_events": [f"{PATHWAY_PREFIX}/snapshot/", f"{PATHWAY_PREFIX}/log/"],
         "observer_events": [OBSERVER_PREFIX],

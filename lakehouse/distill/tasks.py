@@ -21,6 +21,8 @@ from lakehouse.errors import InvalidInput, LakehouseError, NotFound
 from lakehouse.extract import extract_json
 from lakehouse.iterate import read_sessions
 from lakehouse.iterate.records import MAX_ITER, MAX_PROMPT_CHARS
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
+from lakehouse.storage import ObjectStore
 
 MAX_EXPECTED = 100
 
@@ -62,15 +64,26 @@ def from_inline(tasks: Iterable[TaskIn]) -> list[Task]:
     ]  # fmt: skip
 
 
-def from_sessions(log_path: Path, session_ids: list[str]) -> list[Task]:
-    """The sessions named, in the order named, read from the session log in one pass.
+def recorded_sessions(
+    store: ObjectStore, legacy_file: Path | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every recorded iterate session: a node-local file of versions before the object-store
+    log first (``legacy_file``, read if it exists), then the store's log, which every replica
+    on every node writes. A session in both comes back twice; readers keep the first."""
+    if legacy_file is not None:
+        yield from read_sessions(legacy_file)
+    yield from ObjectStoreSessionLog(store).records()
+
+
+def from_sessions(records: Iterable[dict[str, Any]], session_ids: list[str]) -> list[Task]:
+    """The sessions named, in the order named, found in ``records`` in one pass.
 
     Raises:
         NotFound: some ids are not in the log (all of them are named).
     """
     wanted = set(session_ids)
     found: dict[str, Task] = {}
-    for record in read_sessions(log_path):
+    for record in records:
         sid = record.get("session_id")
         if sid in wanted and sid not in found:
             task = _task(record)
@@ -82,10 +95,10 @@ def from_sessions(log_path: Path, session_ids: list[str]) -> list[Task]:
     return [found[s] for s in session_ids]
 
 
-def session_tasks(log_path: Path) -> Iterator[Task]:
-    """Every replayable session of the log, in log order (the first record of an id wins)."""
+def session_tasks(records: Iterable[dict[str, Any]]) -> Iterator[Task]:
+    """Every replayable session of ``records``, in order (the first record of an id wins)."""
     seen: set[str] = set()
-    for record in read_sessions(log_path):
+    for record in records:
         sid = record.get("session_id")
         if isinstance(sid, str) and sid not in seen:
             task = _task(record)

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from lakehouse.iterate.log import SCHEMA, SessionAppender
+from lakehouse.iterate.log import SCHEMA
 from lakehouse.storage import ObjectStore
 
 PREFIX = "logs/sessions.iterate"
@@ -60,16 +60,3 @@ class ObjectStoreSessionLog:
                     yield record
                 else:
                     log.warning("log object %s has a line not of %s; skipped", obj.key, self.schema)
-
-
-class TeeSessionLog:
-    """Appends each session to every log in turn (acknowledged when all have it): the object
-    store's, which survives any node, and the node-local file the distill materializer
-    reads."""
-
-    def __init__(self, *logs: SessionAppender) -> None:
-        self.logs = logs
-
-    def append(self, record: Mapping[str, Any]) -> None:
-        for log_ in self.logs:
-            log_.append(record)

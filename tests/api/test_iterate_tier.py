@@ -11,6 +11,7 @@ import pytest
 
 from lakehouse.embed import EmbedConfig
 from lakehouse.embed.lazy import LazyEmbedder
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
 from lakehouse.settings import Settings
 from lakehouse.staffing import generate_batches, write_csv
 from tests.api.conftest import make_client
@@ -41,8 +42,7 @@ def world(tmp_path_factory, model_cache):
 
 
 def sessions(services) -> list[dict]:
-    path = services.settings.logs_dir / "sessions.iterate.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    return ObjectStoreSessionLog(services.store).read()  # where every replica logs them
 
 
 def body(**tier) -> dict:

@@ -14,9 +14,10 @@ from actors.jobs.bulk_embed import run as embed_run
 from actors.jobs.replay import RECEIPTS_PREFIX, JobArgs, run
 from actors.vectors import shard_name
 from lakehouse.distill.replay import replay_log as replay_log_of
-from lakehouse.distill.sources import SESSION_LOG_FILE
+from lakehouse.distill.sources import SESSION_LOG_FILE, SESSION_PREFIX
 from lakehouse.embed import EmbedConfig
 from lakehouse.errors import InvalidInput, NotFound
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
 from lakehouse.settings import Settings
 from lakehouse.staffing import generate_batches
 from lakehouse.storage import open_store
@@ -41,11 +42,16 @@ def world(tmp_path, model_cache):
     embed_run(EmbedArgs(dataset="workers", corpus="workers", shards=1), settings)
     rows = [r for b in generate_batches(ROWS) for r in b.to_pylist()][:6]
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.logs_dir / SESSION_LOG_FILE, "w") as fh:
+    store = open_store(settings)
+    with open(settings.logs_dir / SESSION_LOG_FILE, "w") as fh:  # an older version's local log
         for i, r in enumerate(rows):
             prompt = f"{r['role']} in {r['city']}, {r['state']}: {r['skills']}"
-            fh.write(json.dumps(session(f"s{i}", prompt, r["worker_id"])) + "\n")
+            if i < 2:
+                fh.write(json.dumps(session(f"s{i}", prompt, r["worker_id"])) + "\n")
+            else:  # where every replica logs them now, on any node
+                ObjectStoreSessionLog(store).append(session(f"s{i}", prompt, r["worker_id"]))
         fh.write('{"torn line\n')  # a damaged line is skipped, not fatal
+    store.put(f"{SESSION_PREFIX}/2026-11-29/0-torn.json", b'{"torn')  # and so is a torn object
     yield settings, rows
     ray.kill(ray.get_actor(shard_name(settings, "workers", 0), "lakehouse"), no_restart=True)
 

@@ -20,6 +20,7 @@ from lakehouse.distill.sources import OBSERVER_FILE, PATHWAY_PREFIX, SESSION_LOG
 from lakehouse.errors import Conflict, InvalidInput, NotFound
 from lakehouse.guard import InMemoryRoster, Validator
 from lakehouse.iterate import IterateLoop, IterateRequest, SessionLog
+from lakehouse.iterate.store_log import ObjectStoreSessionLog
 from lakehouse.observer import JsonlFileSink, ObserverRing
 from lakehouse.observer.store_sink import ObjectStoreSink
 from lakehouse.pathway import ObjectStoreLog, PathwayStore
@@ -46,11 +47,14 @@ def fill_prompt_and_pins(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], li
     return pins, [r["worker_id"] for r in crew]
 
 
-def write_sessions(logs: Path, rows: list[dict[str, Any]], n: int, start: int = 0) -> None:
-    """``n`` fill sessions: even ones accepted at once, odd ones after a phantom first try."""
+def write_sessions(
+    logs: Path, rows: list[dict[str, Any]], n: int, start: int = 0, log: Any = None
+) -> None:
+    """``n`` fill sessions: even ones accepted at once, odd ones after a phantom first try;
+    appended to ``log``, by default the node-local file of versions before the store's log."""
     pins, crew = fill_prompt_and_pins(rows)
     ids = itertools.count(start)
-    log = SessionLog(logs / SESSION_LOG_FILE)
+    log = log or SessionLog(logs / SESSION_LOG_FILE)
     validator = Validator(InMemoryRoster(rows))
     for i in range(start, start + n):
         good = json.dumps({"candidates": [{"worker_id": crew[0]}]})
@@ -136,6 +140,39 @@ def test_same_inputs_twice_add_zero_rows_and_new_input_adds_only_new(world, sett
     assert third["rows_added"] == 3 and first["rows_added"] > 3
     name = next(o["dataset"] for o in third["outputs"])
     assert catalog.get(name).row_count == 7
+
+
+class _Both:
+    """What versions before the store-only log did: each session in the store and a local file."""
+
+    def __init__(self, *logs: Any) -> None:
+        self.logs = logs
+
+    def append(self, record: dict[str, Any]) -> None:
+        for log in self.logs:
+            log.append(record)
+
+
+def test_sessions_in_the_store_are_evidence_and_one_also_in_a_local_file_counts_once(
+    world, settings, local_store, roster_rows
+):
+    mat, catalog = world  # 4 sessions in the local file of an older version
+    store_log = ObjectStoreSessionLog(local_store)
+    write_sessions(settings.logs_dir, roster_rows, 2, start=200, log=store_log)  # any replica
+    local = SessionLog(settings.logs_dir / SESSION_LOG_FILE)
+    write_sessions(settings.logs_dir, roster_rows, 1, start=300, log=_Both(store_log, local))
+    receipt = mat.run(catalog)
+    assert receipt["transforms"]["sessions"] == {
+        "in": 8, "out": 7, "duplicate": 1, "malformed": 0, "skipped": 0
+    }  # fmt: skip
+    name = next(o["dataset"] for o in receipt["outputs"] if o["transform"] == "sessions")
+    rows = sql(settings, catalog, local_store,
+               f"SELECT session_id, source_object FROM {name} ORDER BY session_id")  # fmt: skip
+    assert [r[0] for r in rows] == [f"s{i:05d}" for i in (0, 1, 2, 3, 200, 201, 300)]
+    from_store = {r[0] for r in rows if r[1].startswith("store:logs/sessions.iterate/")}
+    assert from_store == {"s00200", "s00201"}  # s00300 was read from the local file first
+    again = mat.run(catalog)
+    assert again["rows_added"] == 0 and again["transforms"]["sessions"]["duplicate"] == 8
 
 
 def test_malformed_lines_are_counted_in_the_receipt_never_a_crash(world, settings):

@@ -11,7 +11,7 @@ from actors.jobs.replay import JobArgs
 from lakehouse.distill.replay import ReplayOptions, check_tasks, make_run_id
 from lakehouse.distill.tasks import row_task, session_tasks, task_row
 from lakehouse.errors import InvalidInput
-from lakehouse.iterate import SessionLog
+from lakehouse.iterate import SessionLog, read_sessions
 
 
 def record(sid: str, kind: str = "fill", attempts: list | None = None) -> dict:
@@ -26,10 +26,27 @@ def test_session_tasks_round_trip_through_flat_rows(tmp_path):
     log = tmp_path / "sessions.jsonl"
     lines = [record("a"), record("b", attempts=[]), record("a"), record("c", kind="sms")]
     log.write_text("\n".join(json.dumps(r) for r in lines) + "\n{torn\n")
-    tasks = list(session_tasks(log))
+    tasks = list(session_tasks(read_sessions(log)))
     assert [t.session_id for t in tasks] == ["a", "c"]  # no attempts: nothing to replay
     assert tasks[0].expected_ids == ("W1", "W2") and tasks[0].pinned == {"role": "Cook"}
     assert [row_task(task_row(t)) for t in tasks] == tasks
+
+
+def test_recorded_sessions_read_the_store_after_an_older_local_file(tmp_path, settings):
+    from lakehouse.distill.tasks import from_sessions, recorded_sessions
+    from lakehouse.errors import NotFound
+    from lakehouse.iterate.store_log import ObjectStoreSessionLog
+    from lakehouse.storage import open_store
+
+    store = open_store(settings)
+    local = tmp_path / "sessions.jsonl"
+    SessionLog(local).append(record("old"))
+    ObjectStoreSessionLog(store).append(record("new"))  # as a replica on any node logs it
+    tasks = from_sessions(recorded_sessions(store, local), ["new", "old"])
+    assert [t.session_id for t in tasks] == ["new", "old"]
+    assert [t.session_id for t in from_sessions(recorded_sessions(store), ["new"])] == ["new"]
+    with pytest.raises(NotFound, match="old"):  # without the local file it is not found
+        from_sessions(recorded_sessions(store, tmp_path / "none.jsonl"), ["old"])
 
 
 def test_run_wide_checks_and_options():

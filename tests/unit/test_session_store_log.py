@@ -19,16 +19,6 @@ def test_sessions_come_back_in_order_and_damage_is_skipped(backend, request):
     assert [r["session_id"] for r in again.read()] == ["a", "b"]
 
 
-def test_the_tee_appends_to_the_store_and_the_local_file(settings, tmp_path):
-    from lakehouse.iterate import SessionLog
-    from lakehouse.iterate.store_log import TeeSessionLog
-
-    store_log = ObjectStoreSessionLog(open_store(settings))
-    local = SessionLog(tmp_path / "sessions.jsonl")
-    TeeSessionLog(store_log, local).append({"schema": SCHEMA, "session_id": "a"})
-    assert store_log.read() == local.read() == [{"schema": SCHEMA, "session_id": "a"}]
-
-
 def test_a_batch_is_one_object_and_the_replay_log_reads_only_its_rows(settings):
     from lakehouse.distill.replay import SCHEMA as REPLAY
     from lakehouse.distill.replay import replay_log
