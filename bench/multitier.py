@@ -141,12 +141,11 @@ async def sample_rss(until: float, samples: list) -> None:
     start = time.monotonic()
     while time.monotonic() < until:
         row = {"t": round(time.monotonic() - start)}
-        for proc in psutil.process_iter(["cmdline", "memory_info"]):
-            cmd = " ".join(proc.info["cmdline"] or [])[:80]
-            if proc.info["memory_info"] and (
-                "ray::" in cmd or "haproxy" in cmd or "raylet" in cmd or "gcs_server" in cmd
-            ):
-                row[f"{proc.pid} {cmd.split(' ')[0]}"] = proc.info["memory_info"].rss
+        for proc in _service_procs():
+            try:
+                row[f"{proc.pid} {proc.cmdline()[0][:60]}"] = proc.memory_info().rss
+            except (psutil.Error, IndexError):  # gone meanwhile
+                continue
         samples.append(row)
         await asyncio.sleep(10)
 
@@ -161,6 +160,48 @@ def rss_growth(samples: list) -> dict:
             for k in first if k != "t" and k in last}  # fmt: skip
 
 
+SERVICE_MARKS = ("ray::", "haproxy", "raylet", "gcs_server")
+
+
+def _service_procs() -> list[psutil.Process]:
+    """Every Ray, Serve and HAProxy process of the machine (the harness started them)."""
+    procs = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])[:80]
+        if any(mark in cmd for mark in SERVICE_MARKS):
+            procs.append(proc)
+    return procs
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far: this harness (the clients), the service's processes, the machine."""
+    service = 0.0
+    for proc in _service_procs():
+        try:
+            times = proc.cpu_times()
+            service += times.user + times.system
+        except psutil.Error:  # gone meanwhile (a killed shard)
+            continue
+    own = psutil.Process().cpu_times()
+    total = psutil.cpu_times()
+    busy = sum(total) - total.idle - getattr(total, "iowait", 0.0)
+    return {"harness": own.user + own.system, "service": service, "machine_busy": busy}
+
+
+def cpu_profile(before: dict[str, float], after: dict[str, float], done: int, s: float) -> dict:
+    """Where the two cores went during a phase, and what one scenario cost the service."""
+    used = {k: round(after[k] - before[k], 1) for k in before}
+    return {
+        "cpu_seconds": used,
+        "cores_busy": round(used["machine_busy"] / s, 2),
+        "service_cpu_ms_per_scenario": round(1000 * used["service"] / max(1, done), 2),
+        # killed processes take their CPU time with them, so this is a floor under kills
+        "scenarios_per_s_if_the_service_had_2_cores": round(
+            2 / max(1e-9, used["service"]) * done, 1
+        ),
+    }
+
+
 async def load(url: str, settings, args) -> dict:
     tally, kills, rss = Tally(), [], []
     until = time.monotonic() + args.seconds
@@ -169,9 +210,11 @@ async def load(url: str, settings, args) -> dict:
         tasks.append(killer(settings, args.kill_every, until, kills))
     if args.soak:
         tasks.append(sample_rss(until, rss))
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_seconds()
     await asyncio.gather(*tasks)
-    result = tally.report(time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    result = tally.report(seconds)
+    result.update(cpu_profile(cpu_before, cpu_seconds(), result["completed"], seconds))
     result["kills"] = kills
     result["acknowledged_records"] = len(tally.records)
     result["_record_ids"] = tally.records
@@ -240,6 +283,9 @@ def print_table(result: dict) -> None:
     print(f"scenarios/s {result['scenarios_per_s']} (target 438), failures {result['failed']}"
           f" ({result['failure_rate']:.3%}), shard kills {len(result['kills'])}, acknowledged"
           f" records {result['acknowledged_records']}, lost {result['acknowledged_records_lost']}")  # fmt: skip
+    print(f"cores busy {result['cores_busy']} of 2; CPU seconds {result['cpu_seconds']}; the service"
+          f" spent {result['service_cpu_ms_per_scenario']} ms of CPU per scenario, so 2 cores of"
+          f" service alone would do {result['scenarios_per_s_if_the_service_had_2_cores']}/s")  # fmt: skip
     for proc, r in result.get("rss", {}).items():
         print(
             f"  {proc:<40} {r['rss_mib_after_warmup']:>8} -> {r['rss_mib_end']:>8} MiB ({r['growth_pct']:+.1f}%)"
