@@ -96,6 +96,39 @@ def ray_session(tmp_path_factory, metrics_port) -> Iterator[None]:
     ray.shutdown()
 
 
+def sweep_module_actors() -> Iterator[None]:
+    """Kill, when a module ends, the named actors it started in the session's Ray.
+
+    State owners are detached and restarted forever (``actors.stateful_actor``), so without
+    this every module's catalog, observer, pathway, registry and shard actors stay alive for
+    the rest of the session: 88 Ray processes by the middle of a CI run, each idling at a few
+    per cent of a core, slowed the later modules of a two-core machine. Used as a module-scoped
+    autouse fixture by ``tests/ray`` and ``tests/integration``, whose modules share no actor.
+    """
+    before = _named_actors()
+    yield
+    import ray
+
+    from actors import NAMESPACE
+
+    for name in _named_actors() - before:
+        try:
+            ray.kill(ray.get_actor(name, NAMESPACE), no_restart=True)
+        except ValueError:  # gone already
+            continue
+
+
+def _named_actors() -> set[str]:
+    import ray
+
+    from actors import NAMESPACE
+
+    if not ray.is_initialized():
+        return set()
+    return {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["namespace"] == NAMESPACE}  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory) -> Path:
     """One ONNX export of the embedding model per test session, shared by every test."""

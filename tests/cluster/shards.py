@@ -31,8 +31,11 @@ def node_names(cluster: LocalCluster) -> dict[str, str]:
 def shard_nodes(cluster: LocalCluster) -> dict[str, str]:
     """Each live shard actor's name → the name of the node it runs on."""
     names = node_names(cluster)
-    actors = list_actors(
-        filters=[("state", "=", "ALIVE")], limit=1000, raise_on_missing_output=False
+    actors = list_actors(  # this cluster's dashboard, named: another local Ray may be running
+        address=cluster.dashboard_url,
+        filters=[("state", "=", "ALIVE")],
+        limit=1000,
+        raise_on_missing_output=False,
     )
     return {a.name: names.get(a.node_id, "?") for a in actors if a.name.startswith("shard-")}
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, sweep_module_actors
 
 TOKENS = ("tok-old", "tok-new")
+
+_sweep = pytest.fixture(scope="module", autouse=True)(sweep_module_actors)
 
 
 @pytest.fixture(scope="session")
