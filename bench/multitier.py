@@ -26,6 +26,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -173,13 +174,13 @@ def _service_procs() -> list[psutil.Process]:
     return procs
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds so far: this harness (the clients), the service's processes, the machine."""
-    service = 0.0
+def cpu_seconds() -> dict[str, Any]:
+    """CPU seconds so far: this harness (the clients), each service process, the machine."""
+    service: dict[int, float] = {}
     for proc in _service_procs():
         try:
             times = proc.cpu_times()
-            service += times.user + times.system
+            service[proc.pid] = times.user + times.system
         except psutil.Error:  # gone meanwhile (a killed shard)
             continue
     own = psutil.Process().cpu_times()
@@ -188,17 +189,22 @@ def cpu_seconds() -> dict[str, float]:
     return {"harness": own.user + own.system, "service": service, "machine_busy": busy}
 
 
-def cpu_profile(before: dict[str, float], after: dict[str, float], done: int, s: float) -> dict:
-    """Where the two cores went during a phase, and what one scenario cost the service."""
-    used = {k: round(after[k] - before[k], 1) for k in before}
+def cpu_profile(before: dict[str, Any], after: dict[str, Any], done: int, s: float) -> dict:
+    """Where the two cores went during a phase, and what one scenario cost the service.
+
+    A service process's share is what it used between the two samples (a process that
+    started meanwhile counts from 0); one that exited meanwhile (a killed shard, a Ray Data
+    worker of the set-up) took its count with it, so the service figure is a floor."""
+    service = sum(t - before["service"].get(pid, 0.0) for pid, t in after["service"].items())
+    used = {"harness": round(after["harness"] - before["harness"], 1),
+            "service": round(service, 1),
+            "machine_busy": round(after["machine_busy"] - before["machine_busy"], 1)}  # fmt: skip
+    per_scenario = 1000 * used["service"] / max(1, done)
     return {
         "cpu_seconds": used,
         "cores_busy": round(used["machine_busy"] / s, 2),
-        "service_cpu_ms_per_scenario": round(1000 * used["service"] / max(1, done), 2),
-        # killed processes take their CPU time with them, so this is a floor under kills
-        "scenarios_per_s_if_the_service_had_2_cores": round(
-            2 / max(1e-9, used["service"]) * done, 1
-        ),
+        "service_cpu_ms_per_scenario": round(per_scenario, 2),
+        "scenarios_per_s_if_the_service_had_2_cores": round(2000 / max(1e-9, per_scenario), 1),
     }
 
 
