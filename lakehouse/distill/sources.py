@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from lakehouse.iterate.store_log import PREFIX as SESSION_PREFIX
 from lakehouse.storage.base import ObjectStore
 
 SESSION_LOG_FILE = "sessions.iterate.jsonl"  # written by versions before the object-store log
-SESSION_PREFIX = "logs/sessions.iterate"  # lakehouse.iterate.store_log.PREFIX
 REPLAY_LOG_FILE = "replay_runs.jsonl"  # written by versions before the object-store log
 REPLAY_PREFIX = "logs/replay_runs/"
 OBSERVER_FILE = "observer.jsonl"  # written by versions before the object-store sink
