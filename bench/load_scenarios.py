@@ -1,7 +1,8 @@
 """The six weighted scenarios of the load harness, each a few calls through the client.
 
-A scenario returns the record ids of the playbook writes it had acknowledged (checked for
-after the run), and raises ``ScenarioFailed`` (or lets a client error through) when an
+A scenario returns the vector keys of the playbook writes it had acknowledged (checked for
+in the playbook corpus after the run; a later record of the same query and ids keeps the
+key), and raises ``ScenarioFailed`` (or lets a client error through) when an
 answer was not what a user expects. Validation verdicts are
 answers, not failures: a refused fill is the service working.
 """
@@ -61,7 +62,7 @@ async def surge_fill(client: AsyncClient, rng: random.Random) -> list[str]:
     outcome = "success" if verdict["valid"] else "failure"
     ids = [c["worker_id"] for c in candidates]
     rows = await client.playbooks.record(item["query"], ids, outcome)
-    return [r["record_id"] for r in rows]
+    return [r["key"] for r in rows]
 
 
 async def profile_swap(client: AsyncClient, rng: random.Random) -> list[str]:
@@ -99,7 +100,7 @@ async def playbook_replay(client: AsyncClient, rng: random.Random) -> list[str]:
     found = next((h for h in boosted if h["id"] == chosen), None)
     if found is None or found["explanation"]["playbook_boost"] <= 0:
         raise ScenarioFailed(f"a recorded success ({chosen}) was not boosted")
-    return [r["record_id"] for r in rows]
+    return [r["key"] for r in rows]
 
 
 Scenario = Callable[[AsyncClient, random.Random], Awaitable[list[str]]]

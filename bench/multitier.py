@@ -229,13 +229,14 @@ async def load(url: str, settings, args) -> dict:
     return result
 
 
-def lost_records(settings, record_ids: list[str]) -> int:
-    """Acknowledged playbook records whose vector is not in the playbook corpus."""
+def lost_records(settings, keys: list[str]) -> int:
+    """Acknowledged playbook records whose vector key is not in the playbook corpus."""
     from actors.remote.corpus_router import remote_router
 
-    if not record_ids:
+    keys = list(dict.fromkeys(keys))
+    if not keys:
         return 0
-    found = asyncio.run(remote_router(settings).contains("_playbook", record_ids))
+    found = asyncio.run(remote_router(settings).contains("_playbook", keys))
     return found.count(False)
 
 

@@ -10,7 +10,11 @@ whose cosine similarity is at least ``similarity_threshold`` adds, to each of it
 
     sign(outcome) * weight * similarity * 0.5 ** (age / half_life)
 
-and the sum per id is clipped to [-1, 1]. The ranking adds ``strength * boost * top``
+and the sum per id is clipped to [-1, 1]. The records that count are the ``max_similar``
+whose terms weigh most, so among equally similar records the newest count (identical query
+texts tie at similarity 1). The corpus keeps one vector per (query, ids): a later record of
+the same query and ids supersedes the earlier one in the ranking (its outcome, weight and
+age), and the audit trail keeps both. The ranking adds ``strength * boost * top``
 (``top``: the best fused score of the candidates), so a full-strength success lifts an id to
 the top and a full-strength failure sinks it to the bottom, whatever the fusion's scale.
 """
@@ -18,6 +22,7 @@ the top and a full-strength failure sinks it to the bottom, whatever the fusion'
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -26,6 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import numpy as np
 
 from lakehouse.errors import InvalidInput, NotFound
 from lakehouse.storage import ObjectStore
@@ -50,7 +57,8 @@ class PlaybookConfig:
     half_life_days: float = 30.0
     similarity_threshold: float = 0.75
     strength: float = 1.0
-    max_similar: int = 64  # recorded queries considered per search
+    max_similar: int = 64  # records that count per search
+    max_fetch: int = 1000  # records read when more than max_similar clear it (max k)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,12 @@ class Record:
     ids: tuple[str, ...]
     outcome: str
     weight: float = 1.0
+
+    @property
+    def key(self) -> str:
+        """The record's vector id: one per query text and set of ids."""
+        text = json.dumps([self.query, sorted(self.ids)], ensure_ascii=False)
+        return "pb-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def check(self) -> Record:
         if not isinstance(self.query, str) or not self.query.strip():
@@ -108,14 +122,17 @@ class Playbook:
         now = self.clock()
         rows = [self._row(r, who, now, n) for n, r in enumerate(checked)]
         await asyncio.to_thread(self._write_audit, rows)
-        metas = [dict(row) for row in rows]
-        await self.router.add(self.config.corpus, [r["record_id"] for r in rows], vectors, metas)
+        last = list({row["key"]: n for n, row in enumerate(rows)}.values())  # the later wins
+        metas = [dict(rows[n]) for n in last]
+        picked = np.asarray(vectors, dtype=np.float32)[last]
+        await self.router.add(self.config.corpus, [m["key"] for m in metas], picked, metas)
         return rows
 
     def _row(self, record: Record, who: str, now: float, n: int) -> dict[str, Any]:
         stamp = int(now * 1000)
         return {
             "record_id": f"{stamp:015d}-{n:04d}-{uuid.uuid4().hex[:12]}",
+            "key": record.key,
             "query": record.query,
             "ids": list(record.ids),
             "outcome": record.outcome,
@@ -136,25 +153,44 @@ class Playbook:
         """``{id: {"boost": b in [-1, 1], "records": [record ids]}}`` for a query vector,
         and the generation of the records they come from."""
         try:
-            found = await self.router.search(self.config.corpus, vector, self.config.max_similar)
+            found = await self._similar(vector)
         except NotFound:  # nothing recorded yet
             return {}, ABSENT
-        now, half_life = self.clock(), self.config.half_life_days * DAY_S
+        terms = sorted(self._terms(found["hits"]), key=lambda t: -abs(t[0]))
         out: dict[str, dict[str, Any]] = {}
-        for hit in found["hits"]:
+        for part, meta in terms[: self.config.max_similar]:
+            for item in meta.get("ids", []):
+                entry = out.setdefault(item, {"boost": 0.0, "records": []})
+                entry["boost"] += part
+                entry["records"].append(meta.get("record_id"))
+        for entry in out.values():
+            entry["boost"] = max(-1.0, min(1.0, entry["boost"]))
+        return out, found["generation"]
+
+    async def _similar(self, vector: Any) -> dict[str, Any]:
+        """The ``max_similar`` most similar records; more (up to ``max_fetch``) when all of
+        them clear the threshold, as the newest may tie with those and lie beyond."""
+        k = self.config.max_similar
+        found = await self.router.search(self.config.corpus, vector, k)
+        hits = found["hits"]
+        if len(hits) == k and float(hits[-1]["score"]) >= self.config.similarity_threshold:
+            wider = max(k, self.config.max_fetch)
+            if wider > k:
+                found = await self.router.search(self.config.corpus, vector, wider)
+        return found
+
+    def _terms(self, hits: list[dict[str, Any]]) -> Iterable[tuple[float, dict[str, Any]]]:
+        """``(signed term, metadata)`` of each hit that clears the threshold."""
+        now, half_life = self.clock(), self.config.half_life_days * DAY_S
+        for hit in hits:
             meta, similarity = hit.get("metadata") or {}, float(hit["score"])
             if similarity < self.config.similarity_threshold or meta.get("outcome") not in OUTCOMES:
                 continue
             age = max(0.0, now - float(meta.get("when_ts", now)))
             part = OUTCOMES[meta["outcome"]] * float(meta.get("weight", 1.0)) * similarity
             part *= 0.5 ** (age / half_life) if half_life > 0 else 1.0
-            for item in meta.get("ids", []):
-                entry = out.setdefault(item, {"boost": 0.0, "records": []})
-                entry["boost"] += part
-                entry["records"].append(meta.get("record_id", hit["id"]))
-        for entry in out.values():
-            entry["boost"] = max(-1.0, min(1.0, entry["boost"]))
-        return out, found["generation"]
+            meta.setdefault("record_id", hit["id"])
+            yield part, meta
 
     def list(self, limit: int = 100) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         """The newest ``limit`` readable records (record ids start with the time, so keys

@@ -114,6 +114,8 @@ class HnswTable:
             self.index.set_ef(ef)
         try:
             labels, dists = self.index.knn_query(queries, k=min(k, self.count))
+        except RuntimeError:  # HNSW reached fewer than k for some row: each row on its own
+            return [self._knn(row, k, None, set()) for row in queries]
         finally:
             if ef is not None:
                 self.index.set_ef(self.config.ef_search)
@@ -121,9 +123,11 @@ class HnswTable:
 
     def _knn(self, query: np.ndarray, k: int, predicate: Any, blocked: set) -> list:
         if predicate is None and not blocked:
-            found = min(k, self.count)
-            labels, dists = self.index.knn_query(query, k=found)
-            return self._hits(labels[0], dists[0])
+            try:
+                labels, dists = self.index.knn_query(query, k=min(k, self.count))
+                return self._hits(labels[0], dists[0])
+            except RuntimeError:  # HNSW reached fewer than k (many equal vectors): go exact
+                return self._exact(query, k, lambda label: True)
 
         def allowed(label: int) -> bool:
             return label not in blocked and (predicate is None or predicate(self.meta[label] or {}))

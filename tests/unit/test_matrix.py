@@ -405,3 +405,26 @@ def test_unsafe_predicates_are_refused(bad):
 def test_allow_list_sql_checks_names():
     with pytest.raises(InvalidInput):
         allow_list_sql('workers"; --', "worker_id", "1=1")
+
+
+def test_the_newest_record_counts_among_many_equally_similar(matrix, clock):
+    """More records of one query than ``max_similar``: they tie at similarity 1, and the
+    newest must be among those that count."""
+    many = [Record(SAME, (f"x{n}",), "success") for n in range(150)]
+    run(matrix.record(many, who="tester"))
+    clock["now"] += 60
+    run(matrix.record([Record(SAME, ("w7",), "success")], who="tester"))
+    hits = ranked(matrix, SAME)
+    assert next(h for h in hits if h["id"] == "w7")["explanation"]["playbook_boost"] > 0
+
+
+def test_a_later_record_of_the_same_query_and_ids_supersedes_in_ranking_not_audit(matrix, clock):
+    run(matrix.record([Record(SAME, ("w7",), "success")], who="alice"))
+    clock["now"] += 5
+    batch = [Record(SAME, ("w7",), "success", 3.0), Record(SAME, ("w7",), "failure")]
+    rows = run(matrix.record(batch, who="bob"))  # the later of a batch wins as well
+    assert rows[0]["key"] == rows[1]["key"] == Record(SAME, ("w7",), "success").key
+    hits = ranked(matrix, SAME)
+    w7 = next(h for h in hits if h["id"] == "w7")["explanation"]
+    assert w7["playbook_boost"] < 0 and w7["playbook_records"] == [rows[1]["record_id"]]
+    assert len(matrix.list_records(10)[0]) == 3

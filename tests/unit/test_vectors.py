@@ -290,3 +290,15 @@ def test_stats_count_log_bytes_since_the_snapshot_and_its_age(store):
     assert s.stats()["log_bytes_since_snapshot"] > first["log_bytes_since_snapshot"]
     s.snapshot()
     assert s.stats()["log_bytes_since_snapshot"] == 0
+
+
+def test_many_equal_vectors_answer_every_k_exactly(store):
+    """HNSW cannot reach every copy of a vector stored many times (hnswlib raises "Cannot
+    return the results in a contiguous 2D array" for about a third of these seeds): the
+    shard answers from an exact scan instead."""
+    for seed in range(20):
+        s = VectorShard(store, f"vectors/equal/{seed}", ShardConfig(dim=DIM))
+        v = vecs(1, seed)[0]
+        s.add([f"d{i}" for i in range(151)], np.tile(v, (151, 1)))
+        assert len(s.search(v, k=151).hits) == 151
+        assert [len(r.hits) for r in s.search_batch(np.stack([v, -v]), k=151)] == [151, 151]
