@@ -23,10 +23,6 @@ from lakehouse.errors import LakehouseError
 log = logging.getLogger("lakehouse.api")
 
 
-def error_response(exc: LakehouseError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -68,4 +64,6 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 async def _any_error(request: Request, exc: Exception) -> JSONResponse:
     status, body = error_body(exc)
-    return JSONResponse(body, status_code=status)
+    wait = getattr(unwrap(exc), "retry_after_s", None)
+    headers = None if wait is None else {"retry-after": str(wait)}
+    return JSONResponse(body, status_code=status, headers=headers)

@@ -17,6 +17,7 @@ boundaries, so each one pickles to its class and arguments (``__reduce__``).
      ├── Unprocessable       422 "unprocessable"
      ├── BadGateway          502 "bad_gateway"
      ├── Unavailable         503 "unavailable"
+ │    └── TemporarilyUnavailable  503 "temporarily_unavailable", with Retry-After
      ├── GatewayTimeout      504 "gateway_timeout"
      └── StorageError        500 "storage_error"
 """
@@ -98,6 +99,14 @@ class BadGateway(LakehouseError):
 
 class Unavailable(LakehouseError):
     status, code = 503, "unavailable"
+
+
+class TemporarilyUnavailable(Unavailable):
+    """A 503 that asking again soon can cure (an actor restarting, every worker busy); the
+    ingress adds ``Retry-After``. A plain ``Unavailable`` is missing configuration."""
+
+    code = "temporarily_unavailable"
+    retry_after_s = 1
 
 
 class GatewayTimeout(LakehouseError):

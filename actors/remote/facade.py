@@ -20,7 +20,7 @@ import ray
 from ray.actor import ActorHandle
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayError, RayTaskError
 
-from lakehouse.errors import Unavailable
+from lakehouse.errors import TemporarilyUnavailable
 
 
 class Facade:
@@ -130,5 +130,5 @@ def unwrap(exc: BaseException) -> BaseException:
     while isinstance(exc, RayTaskError) and exc.cause is not None:
         exc = exc.cause
     if isinstance(exc, ActorDiedError | ActorUnavailableError):
-        return Unavailable("a backing actor is restarting; retry shortly")
+        return TemporarilyUnavailable("a backing actor is restarting; retry shortly")
     return exc

@@ -79,8 +79,15 @@ class ErrorResponse(WireModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 408, 409, 413, 500, 503)
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 408, 409, 413, 500)
 }
+ERRORS[503] = {
+    "model": ErrorResponse,
+    "description": "`temporarily_unavailable` (an actor restarting, every worker busy, no "
+    "corpus in time): ask again after `Retry-After`; `unavailable`: missing configuration",
+    "headers": {"Retry-After": {"description": "seconds; only on `temporarily_unavailable`",
+                                "schema": {"type": "integer"}}},
+}  # fmt: skip
 # routes that reach an embedder or a chat provider: its garbled answer (502), its silence (504),
 # a reply with no usable JSON (422)
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lakehouse.errors import InvalidInput
+from lakehouse.errors import InvalidInput, TemporarilyUnavailable
 from lakehouse.matrix.cache import QueryCache, current
 from lakehouse.matrix.fusion import FUSIONS, K_RRF, fuse
 from lakehouse.matrix.playbook import Playbook, PlaybookConfig, Record
@@ -135,6 +135,11 @@ class MatrixSearch:
         )
         partial = [name for name, hits in results.items() if hits is None]
         found = {name: hits for name, hits in results.items() if hits is not None}
+        if not found:  # nothing to answer with: a retryable 503, not an empty 200
+            raise TemporarilyUnavailable(
+                f"no corpus answered within {query.timeout_s * 1000:g} ms (a shard may be "
+                "restarting); retry shortly"
+            )
         await self._probe_boosted(query, vector, found, boosts)
         answer = self._rank(query, weights, found, boosts)
         answer["partial"] = partial

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from lakehouse.errors import QueryTimeout, TooLarge, Unavailable
+from lakehouse.errors import QueryTimeout, TemporarilyUnavailable, TooLarge
 from lakehouse.sql.engine import QueryResult, SqlLimits
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class SqlSandbox:
         try:
             slot = self._idle.get(timeout=self.limits.timeout_s)
         except queue.Empty:
-            raise Unavailable("every SQL worker is busy; retry") from None
+            raise TemporarilyUnavailable("every SQL worker is busy; retry") from None
         worker = slot
         try:
             for attempt in (1, 2):

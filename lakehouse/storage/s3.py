@@ -12,7 +12,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lakehouse.errors import Conflict, NotFound, StorageError, Unavailable
+from lakehouse.errors import Conflict, NotFound, StorageError, TemporarilyUnavailable
 from lakehouse.storage.base import ObjectInfo, ObjectListing, ObjectStore
 from lakehouse.storage.keys import validate_key, validate_prefix
 
@@ -72,7 +72,7 @@ class S3Store(ObjectStore):
                 raise Conflict(f"object {key!r} already exists") from exc
             raise _storage_error(exc, key) from exc
         except BotoCoreError as exc:
-            raise Unavailable(f"object store unreachable: {type(exc).__name__}") from exc
+            raise TemporarilyUnavailable(f"object store unreachable: {type(exc).__name__}") from exc
         return self.head(key)
 
     def get(self, key: str) -> bytes:
@@ -148,7 +148,7 @@ class S3Store(ObjectStore):
                 raise NotFound(f"object {key!r} not found") from exc
             raise _storage_error(exc, key) from exc
         except BotoCoreError as exc:
-            raise Unavailable(f"object store unreachable: {type(exc).__name__}") from exc
+            raise TemporarilyUnavailable(f"object store unreachable: {type(exc).__name__}") from exc
 
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (used by set-up and tests)."""

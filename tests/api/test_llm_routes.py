@@ -105,6 +105,7 @@ def test_chat_with_no_provider_configured_is_503_saying_what_to_set(settings):
         )
         assert resp.status_code == 503
         assert "LAKEHOUSE_OLLAMA_HOST" in resp.json()["message"]
+        assert "retry-after" not in resp.headers  # configuration: asking again cures nothing
 
 
 def test_iterate_accepts_after_feedback_and_logs_the_session(settings, tmp_path):

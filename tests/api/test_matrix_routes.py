@@ -207,3 +207,23 @@ def test_every_object_the_service_wrote_is_under_an_owned_prefix(world):
     assert client.post("/v1/pathway/traces", json=trace).status_code == 201
     keys = [o.key for o in client.services.store.iter_all("")]
     assert keys and [k for k in keys if not service_owned(k)] == []
+
+
+def test_no_corpus_answering_in_time_is_a_retryable_503_not_an_empty_200(world, monkeypatch):
+    """A shard restarting misses every deadline: 503 with Retry-After (the client retries),
+    nothing cached, and the next search once it answers is whole."""
+    client, _ = world
+    matrix_search = client.services.matrix
+
+    async def every_corpus_late(requests, timeout_s):
+        return [None] * len(requests)
+
+    cached = len(matrix_search.cache)
+    with monkeypatch.context() as patch:
+        patch.setattr(matrix_search.router, "search_many", every_corpus_late)
+        resp = matrix(client, k=5, query="a query no other test asks")
+    assert resp.status_code == 503, resp.text
+    assert resp.headers["retry-after"] == "1" and resp.json()["error"] == "temporarily_unavailable"
+    assert len(matrix_search.cache) == cached
+    again = matrix(client, k=5, query="a query no other test asks")
+    assert again.status_code == 200 and again.json()["partial"] == []

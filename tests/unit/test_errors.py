@@ -38,5 +38,7 @@ def test_statuses_follow_the_tree():
     assert errors.SchemaDrift.status == 409
     assert errors.TooLarge.status == 413
     assert errors.Unavailable.status == 503
+    assert errors.TemporarilyUnavailable.status == 503
+    assert errors.TemporarilyUnavailable.retry_after_s == 1
     codes = [cls.code for cls in _all_error_classes()]
     assert len(codes) == len(set(codes)), "codes must be unique"

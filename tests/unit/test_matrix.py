@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from actors.remote.corpus_router import local_router
-from lakehouse.errors import InvalidInput
+from lakehouse.errors import InvalidInput, TemporarilyUnavailable
 from lakehouse.matrix import (
     MatrixQuery,
     MatrixSearch,
@@ -428,3 +428,11 @@ def test_a_later_record_of_the_same_query_and_ids_supersedes_in_ranking_not_audi
     w7 = next(h for h in hits if h["id"] == "w7")["explanation"]
     assert w7["playbook_boost"] < 0 and w7["playbook_records"] == [rows[1]["record_id"]]
     assert len(matrix.list_records(10)[0]) == 3
+
+
+def test_no_corpus_in_time_is_temporarily_unavailable_and_not_cached():
+    fake = FakeRouter(random_corpora(2, corpora=2), delays={"c0": 1.0, "c1": 1.0})
+    matrix = MatrixSearch(fake)
+    with pytest.raises(TemporarilyUnavailable, match="no corpus answered within 100 ms"):
+        run(matrix.search(query(timeout_s=0.1)))
+    assert len(matrix.cache) == 0
