@@ -158,11 +158,11 @@ class Playbook:
             return {}, ABSENT
         terms = sorted(self._terms(found["hits"]), key=lambda t: -abs(t[0]))
         out: dict[str, dict[str, Any]] = {}
-        for part, meta in terms[: self.config.max_similar]:
-            for item in meta.get("ids", []):
+        for part, record_id, ids in terms[: self.config.max_similar]:
+            for item in ids:
                 entry = out.setdefault(item, {"boost": 0.0, "records": []})
                 entry["boost"] += part
-                entry["records"].append(meta.get("record_id"))
+                entry["records"].append(record_id)
         for entry in out.values():
             entry["boost"] = max(-1.0, min(1.0, entry["boost"]))
         return out, found["generation"]
@@ -172,15 +172,14 @@ class Playbook:
         them clear the threshold, as the newest may tie with those and lie beyond."""
         k = self.config.max_similar
         found = await self.router.search(self.config.corpus, vector, k)
-        hits = found["hits"]
-        if len(hits) == k and float(hits[-1]["score"]) >= self.config.similarity_threshold:
-            wider = max(k, self.config.max_fetch)
-            if wider > k:
-                found = await self.router.search(self.config.corpus, vector, wider)
+        hits, wider = found["hits"], self.config.max_fetch
+        saturated = len(hits) == k and float(hits[-1]["score"]) >= self.config.similarity_threshold
+        if saturated and wider > k:
+            found = await self.router.search(self.config.corpus, vector, wider)
         return found
 
-    def _terms(self, hits: list[dict[str, Any]]) -> Iterable[tuple[float, dict[str, Any]]]:
-        """``(signed term, metadata)`` of each hit that clears the threshold."""
+    def _terms(self, hits: list[dict[str, Any]]) -> Iterable[tuple[float, str, list[str]]]:
+        """``(signed term, record id, ids)`` of each hit that clears the threshold."""
         now, half_life = self.clock(), self.config.half_life_days * DAY_S
         for hit in hits:
             meta, similarity = hit.get("metadata") or {}, float(hit["score"])
@@ -189,8 +188,7 @@ class Playbook:
             age = max(0.0, now - float(meta.get("when_ts", now)))
             part = OUTCOMES[meta["outcome"]] * float(meta.get("weight", 1.0)) * similarity
             part *= 0.5 ** (age / half_life) if half_life > 0 else 1.0
-            meta.setdefault("record_id", hit["id"])
-            yield part, meta
+            yield part, meta.get("record_id", hit["id"]), meta.get("ids", [])
 
     def list(self, limit: int = 100) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         """The newest ``limit`` readable records (record ids start with the time, so keys
