@@ -159,7 +159,8 @@ def run(args: JobArgs, settings: Settings | None = None) -> dict[str, Any]:
     """Run the job on the connected Ray cluster; returns the receipt.
 
     Raises:
-        NotFound: the dataset or a corpus does not exist, or the session log is missing.
+        NotFound: the dataset, a corpus or the ``--sessions-log`` file does not exist.
+        InvalidInput: bad options, or no replayable session in the log read.
         InvalidInput: bad options, a missing task column, a task full mode cannot run.
     """
     settings = settings or Settings()

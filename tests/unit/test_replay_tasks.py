@@ -72,3 +72,22 @@ def test_append_many_writes_every_record_as_one_line_each(tmp_path):
     log.append({"n": 0})
     log.append_many([{"n": 1}, {"n": 2}])
     assert [json.loads(x)["n"] for x in log.path.read_text().splitlines()] == [0, 1, 2]
+
+
+def test_the_job_over_an_empty_session_log_says_so_and_writes_nothing(settings):
+    """No ``--sessions-log``, no session in the store nor in a legacy file: 400-class
+    ``InvalidInput`` naming the store's log (a prefix is never "missing"), nothing written."""
+    from types import SimpleNamespace
+
+    from actors.jobs.replay import _tasks
+    from lakehouse.storage import open_store
+
+    store = open_store(settings)
+    before = sorted(o.key for o in store.iter_all(""))
+    with pytest.raises(InvalidInput, match="store:logs/sessions.iterate/ holds no replayable"):
+        _tasks(
+            JobArgs(),
+            ReplayOptions(mode="retrieval"),
+            SimpleNamespace(store=store, settings=settings),
+        )
+    assert sorted(o.key for o in store.iter_all("")) == before
