@@ -160,8 +160,8 @@ def run(args: JobArgs, settings: Settings | None = None) -> dict[str, Any]:
 
     Raises:
         NotFound: the dataset, a corpus or the ``--sessions-log`` file does not exist.
-        InvalidInput: bad options, or no replayable session in the log read.
-        InvalidInput: bad options, a missing task column, a task full mode cannot run.
+        InvalidInput: bad options, a missing task column, a task full mode cannot run, or
+            no replayable session in the log read.
     """
     settings = settings or Settings()
     started = time.perf_counter()
