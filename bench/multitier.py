@@ -174,19 +174,31 @@ def _service_procs() -> list[psutil.Process]:
     return procs
 
 
+def process_label(cmdline: str) -> str:
+    """What a service process is: a Ray actor's class (``ray::ShardActor.search`` ->
+    ``ShardActor``), a Serve replica's deployment, or the binary (raylet, gcs_server, haproxy)."""
+    head = cmdline.split(" ", 1)[0]
+    if head.startswith("ray::"):
+        return head[5:].split(".", 1)[0] or "ray worker"
+    return Path(head).name or "?"
+
+
 def cpu_seconds() -> dict[str, Any]:
     """CPU seconds so far: this harness (the clients), each service process, the machine."""
     service: dict[int, float] = {}
+    labels: dict[int, str] = {}
     for proc in _service_procs():
         try:
             times = proc.cpu_times()
             service[proc.pid] = times.user + times.system
+            labels[proc.pid] = process_label(" ".join(proc.cmdline()))
         except psutil.Error:  # gone meanwhile (a killed shard)
             continue
     own = psutil.Process().cpu_times()
     total = psutil.cpu_times()
     busy = sum(total) - total.idle - getattr(total, "iowait", 0.0)
-    return {"harness": own.user + own.system, "service": service, "machine_busy": busy}
+    return {"harness": own.user + own.system, "service": service, "labels": labels,
+            "machine_busy": busy}  # fmt: skip
 
 
 def cpu_profile(before: dict[str, Any], after: dict[str, Any], done: int, s: float) -> dict:
@@ -195,7 +207,12 @@ def cpu_profile(before: dict[str, Any], after: dict[str, Any], done: int, s: flo
     A service process's share is what it used between the two samples (a process that
     started meanwhile counts from 0); one that exited meanwhile (a killed shard, a Ray Data
     worker of the set-up) took its count with it, so the service figure is a floor."""
-    service = sum(t - before["service"].get(pid, 0.0) for pid, t in after["service"].items())
+    spent = {pid: t - before["service"].get(pid, 0.0) for pid, t in after["service"].items()}
+    service = sum(spent.values())
+    by_process: dict[str, float] = {}
+    for pid, seconds in spent.items():
+        label = after["labels"].get(pid, "?")
+        by_process[label] = by_process.get(label, 0.0) + 1000 * seconds / max(1, done)
     used = {"harness": round(after["harness"] - before["harness"], 1),
             "service": round(service, 1),
             "machine_busy": round(after["machine_busy"] - before["machine_busy"], 1)}  # fmt: skip
@@ -204,6 +221,9 @@ def cpu_profile(before: dict[str, Any], after: dict[str, Any], done: int, s: flo
         "cpu_seconds": used,
         "cores_busy": round(used["machine_busy"] / s, 2),
         "service_cpu_ms_per_scenario": round(per_scenario, 2),
+        "service_cpu_ms_per_scenario_by_process": {
+            k: round(v, 2) for k, v in sorted(by_process.items(), key=lambda x: -x[1])
+        },
         "scenarios_per_s_if_the_service_had_2_cores": round(2000 / max(1e-9, per_scenario), 1),
     }
 
@@ -252,7 +272,10 @@ def main() -> None:
         help="over one set-up: the plain run, a 600 s soak, then the run with kills every 30 s",
     )  # fmt: skip
     parser.add_argument("--retries", type=int, default=3, help="client retries of 503s")
+    parser.add_argument("--out", type=Path, help="write the JSON here (one phase only)")
     args = parser.parse_args()
+    if args.all and args.out:
+        parser.error("--out names one phase's file; --all writes three")
     url, settings = setup(args.rows)
     if not args.all:
         phase(url, settings, args)
@@ -273,8 +296,9 @@ def phase(url: str, settings, args) -> None:
               **asyncio.run(load(url, settings, args))}  # fmt: skip
     result["acknowledged_records_lost"] = lost_records(settings, result.pop("_record_ids"))
     suffix = "-kill" if args.kill_every else "-soak" if args.soak else ""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"multitier{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
+    out = args.out or RESULTS / f"multitier{suffix}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
     print_table(result)
 
 
@@ -293,6 +317,9 @@ def print_table(result: dict) -> None:
     print(f"cores busy {result['cores_busy']} of 2; CPU seconds {result['cpu_seconds']}; the service"
           f" spent {result['service_cpu_ms_per_scenario']} ms of CPU per scenario, so 2 cores of"
           f" service alone would do {result['scenarios_per_s_if_the_service_had_2_cores']}/s")  # fmt: skip
+    by_process = result.get("service_cpu_ms_per_scenario_by_process", {})
+    print("  service CPU ms per scenario by process:", ", ".join(
+        f"{k} {v}" for k, v in list(by_process.items())[:8]))  # fmt: skip
     for proc, r in result.get("rss", {}).items():
         print(
             f"  {proc:<40} {r['rss_mib_after_warmup']:>8} -> {r['rss_mib_end']:>8} MiB ({r['growth_pct']:+.1f}%)"
