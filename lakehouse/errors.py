@@ -17,7 +17,7 @@ boundaries, so each one pickles to its class and arguments (``__reduce__``).
      ├── Unprocessable       422 "unprocessable"
      ├── BadGateway          502 "bad_gateway"
      ├── Unavailable         503 "unavailable"
- │    └── TemporarilyUnavailable  503 "temporarily_unavailable", with Retry-After
+     │    └── TemporarilyUnavailable  503 "temporarily_unavailable" + Retry-After
      ├── GatewayTimeout      504 "gateway_timeout"
      └── StorageError        500 "storage_error"
 """
