@@ -28,7 +28,7 @@ from lakehouse.errors import (
     GatewayTimeout,
     LakehouseError,
     NotFound,
-    Unavailable,
+    TemporarilyUnavailable,
 )
 
 T = TypeVar("T")
@@ -97,7 +97,7 @@ def error_for_status(
     if status in (408, 504):
         return Transient(GatewayTimeout(where))
     if status in (429, 503):
-        return Transient(Unavailable(where))
+        return Transient(TemporarilyUnavailable(where))
     if status >= 500:
         return Transient(BadGateway(where))
     return BadGateway(where)

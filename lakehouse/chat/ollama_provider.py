@@ -20,7 +20,12 @@ from lakehouse.chat.base import (
     with_retries,
 )
 from lakehouse.chat.messages import ChatReply
-from lakehouse.errors import BadGateway, GatewayTimeout, InvalidInput, Unavailable
+from lakehouse.errors import (
+    BadGateway,
+    GatewayTimeout,
+    InvalidInput,
+    TemporarilyUnavailable,
+)
 
 
 class OllamaProvider:
@@ -91,7 +96,7 @@ class OllamaProvider:
     def _mapped(self, exc: Exception) -> Exception | None:
         """The project error for a failure that is not an HTTP error status."""
         if isinstance(exc, ConnectionError):  # the client's name for httpx.ConnectError
-            return Transient(Unavailable(f"{self.name} is unreachable at {self.host}"))
+            return Transient(TemporarilyUnavailable(f"{self.name} is unreachable at {self.host}"))
         if isinstance(exc, httpx.ConnectTimeout):
             return Transient(GatewayTimeout(f"{self.name} did not accept a connection in time"))
         if isinstance(exc, httpx.TimeoutException):

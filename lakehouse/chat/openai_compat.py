@@ -18,7 +18,7 @@ from lakehouse.chat.base import (
     with_retries,
 )
 from lakehouse.chat.messages import ChatReply
-from lakehouse.errors import BadGateway, GatewayTimeout, Unavailable
+from lakehouse.errors import BadGateway, GatewayTimeout, TemporarilyUnavailable
 
 
 class OpenAICompatProvider:
@@ -65,7 +65,9 @@ class OpenAICompatProvider:
         try:
             response = self._client.post("/chat/completions", json=body)
         except httpx.ConnectError as exc:
-            raise Transient(Unavailable(f"{self.name} is unreachable at {self.base_url}")) from exc
+            raise Transient(
+                TemporarilyUnavailable(f"{self.name} is unreachable at {self.base_url}")
+            ) from exc
         except httpx.ConnectTimeout as exc:
             msg = f"{self.name} did not accept a connection in time"
             raise Transient(GatewayTimeout(msg)) from exc

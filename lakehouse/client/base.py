@@ -27,8 +27,10 @@ class Options:
         token: bearer token (``Authorization: Bearer ...``), if the server wants one.
         trace_id: sent as ``X-Lakehouse-Trace-Id`` on every request (else the server mints
             one per request; ``last_trace_id`` holds the latest answer's).
-        retries: attempts after the first, on 503 and on connection failures.
-        backoff_s: first wait between attempts; doubles up to ``backoff_max_s``, with jitter.
+        retries: attempts after the first, on 503 (but a configuration one, code
+            ``unavailable``) and on connection failures.
+        backoff_s: first wait between attempts; doubles up to ``backoff_max_s``, with jitter;
+            a longer ``Retry-After`` from the server wins, capped at ``backoff_max_s`` too.
         binary: send vectors packed as base64 float32 (False: JSON floats).
     """
 
@@ -52,11 +54,19 @@ class Options:
         """A tenacity ``Retrying`` (or ``AsyncRetrying``): bounded attempts, exponential
         back-off with jitter. Built once per client: tenacity keeps per-thread state."""
         probe = calls.Call("GET", "/", idempotent=idempotent)
+        backoff = tenacity.wait_exponential_jitter(
+            multiplier=self.backoff_s, max=self.backoff_max_s, jitter=self.backoff_s
+        )
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            """The back-off, or the server's ``Retry-After`` if longer (capped alike)."""
+            failed = state.outcome.exception() if state.outcome else None
+            hinted = getattr(failed, "retry_after_s", None) or 0.0
+            return min(self.backoff_max_s, max(backoff(state), hinted))
+
         return kind(
             stop=tenacity.stop_after_attempt(self.retries + 1),
-            wait=tenacity.wait_exponential_jitter(
-                multiplier=self.backoff_s, max=self.backoff_max_s, jitter=self.backoff_s
-            ),
+            wait=wait,
             retry=tenacity.retry_if_exception(lambda exc: calls.retryable(probe, exc)),
             reraise=True,
         )

@@ -123,7 +123,18 @@ def error_for(response: httpx.Response) -> errors.LakehouseError:
     exc.code = code or cls.code
     exc.details = body.get("details") or {}
     exc.trace_id = response.headers.get(TRACE_HEADER)
+    # a 503 is worth asking again unless the server said it is missing configuration
+    exc.retryable = response.status_code == 503 and code != errors.Unavailable.code
+    exc.retry_after_s = _seconds(response.headers.get("retry-after"))
     return exc
+
+
+def _seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (its HTTP-date form is not used by this server)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def check(call: Call, response: httpx.Response) -> Any:
@@ -137,9 +148,10 @@ NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def retryable(call: Call, exc: BaseException) -> bool:
-    """503s and connections that never opened, always; other transport errors if idempotent."""
+    """503s (but ``unavailable``: configuration, which asking again cannot cure) and
+    connections that never opened, always; other transport errors if idempotent."""
     if isinstance(exc, errors.LakehouseError):
-        return exc.status == 503
+        return bool(getattr(exc, "retryable", exc.status == 503))
     if isinstance(exc, NEVER_SENT):
         return True
     return call.idempotent and isinstance(exc, httpx.TransportError)

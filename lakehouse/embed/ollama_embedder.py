@@ -25,7 +25,12 @@ import pydantic
 from lakehouse.chat.base import RetryPolicy, Transient, error_for_status, with_retries
 from lakehouse.embed.base import Embedder, Kind
 from lakehouse.embed.config import EmbedConfig
-from lakehouse.errors import BadGateway, GatewayTimeout, NotFound, Unavailable
+from lakehouse.errors import (
+    BadGateway,
+    GatewayTimeout,
+    NotFound,
+    TemporarilyUnavailable,
+)
 
 # Widths of well-known embedding models, so ``dim`` needs no round trip.
 KNOWN_DIMS = {"nomic-embed-text": 768, "mxbai-embed-large": 1024, "all-minilm": 384}
@@ -117,7 +122,9 @@ class OllamaEmbedder(Embedder):
         except ollama.ResponseError as exc:
             raise self._for_status(exc.status_code, str(exc.error)) from exc
         except ConnectionError as exc:  # the client's name for httpx.ConnectError
-            raise Transient(Unavailable(f"Ollama is unreachable at {self.host}")) from exc
+            raise Transient(
+                TemporarilyUnavailable(f"Ollama is unreachable at {self.host}")
+            ) from exc
         except httpx.ConnectTimeout as exc:
             message = f"Ollama at {self.host} did not accept a connection in time"
             raise Transient(GatewayTimeout(message)) from exc
@@ -126,7 +133,7 @@ class OllamaEmbedder(Embedder):
             raise GatewayTimeout(message) from exc
         except httpx.TransportError as exc:  # dropped connection, protocol error
             message = f"Ollama at {self.host} dropped the connection: {type(exc).__name__}"
-            raise Transient(Unavailable(message)) from exc
+            raise Transient(TemporarilyUnavailable(message)) from exc
         except pydantic.ValidationError as exc:
             raise BadGateway(f"Ollama at {self.host} sent a malformed embed reply") from exc
 

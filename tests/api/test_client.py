@@ -3,6 +3,7 @@ retries, tokens and trace ids."""
 
 import asyncio
 import io
+import json
 
 import httpx
 import numpy as np
@@ -14,6 +15,7 @@ from lakehouse.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    TemporarilyUnavailable,
     TooLarge,
     Unauthorized,
     Unavailable,
@@ -170,13 +172,14 @@ def test_validate_answers_a_verdict_either_way(served):
         client.validate.check("poem", {})
 
 
-def test_503_is_retried_a_bounded_number_of_times(served):
+def test_a_configuration_503_and_a_404_are_answers_never_retried(served):
     client, _ = served
     sent = []
     client._http.event_hooks["request"] = [lambda request: sent.append(request.url.path)]
     with pytest.raises(Unavailable) as err:  # no chat provider is configured
         client.with_options(retries=2).chat.send("llama3", [{"role": "user", "content": "hi"}])
-    assert err.value.status == 503 and sent == ["/v1/chat"] * 3
+    assert err.value.status == 503 and err.value.code == "unavailable"
+    assert sent == ["/v1/chat"]  # asking again cannot configure a provider
     sent.clear()
     with pytest.raises(NotFound):  # a 404 is an answer: never retried
         client.vectors.search("nope", rows(1)[0])
@@ -231,17 +234,17 @@ def test_async_client_over_asgi(settings):
     assert len(vector_files(services)) > 0
 
 
-def test_async_retries_are_counted_per_call_when_calls_overlap(settings):
-    test_client, _ = make_client(settings)
+def test_async_retries_are_counted_per_call_when_calls_overlap():
     sent = []
 
-    async def record(request):
+    def restarting(request):
         sent.append(request.url.path)
+        body = {"error": "temporarily_unavailable", "message": "a backing actor is restarting"}
+        return httpx.Response(503, json=body, headers={"retry-after": "0"})
 
     async def scenario():
-        transport = httpx.ASGITransport(test_client.app, client=LOOPBACK)
         http = httpx.AsyncClient(
-            base_url="http://lakehouse", transport=transport, event_hooks={"request": [record]}
+            base_url="http://lakehouse", transport=httpx.MockTransport(restarting)
         )
         client = AsyncClient(http=http, retries=2, backoff_s=0.001)
         message = [{"role": "user", "content": "hi"}]
@@ -252,5 +255,31 @@ def test_async_retries_are_counted_per_call_when_calls_overlap(settings):
         return outcomes
 
     outcomes = asyncio.run(scenario())
-    assert all(isinstance(o, Unavailable) for o in outcomes)
+    assert all(isinstance(o, TemporarilyUnavailable) for o in outcomes)
     assert sent == ["/v1/chat"] * 9
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        ({"error": "temporarily_unavailable", "message": "a backing actor is restarting"},
+         {"retry-after": "1"}),
+        (None, {}),  # a proxy's bare 503: no code, so not known to be configuration
+    ],
+)  # fmt: skip
+def test_a_transient_503_is_retried_a_bounded_number_of_times_honouring_retry_after(body, headers):
+    sent, waits = [], []
+
+    def answer(request):
+        sent.append(request.url.path)
+        content = b"no server available" if body is None else json.dumps(body).encode()
+        return httpx.Response(503, content=content, headers=headers)
+
+    with Client("http://server", transport=httpx.MockTransport(answer), retries=2,
+                backoff_s=0.001, backoff_max_s=0.5) as client:  # fmt: skip
+        client._retrying[True].sleep = waits.append  # record the waits instead of sleeping
+        with pytest.raises(Unavailable) as err:
+            client.health()
+    assert err.value.status == 503 and sent == ["/health"] * 3
+    hinted = 1.0 if headers else 0.0
+    assert len(waits) == 2 and all(min(0.5, hinted) <= w <= 0.5 for w in waits), waits
