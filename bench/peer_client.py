@@ -2,7 +2,7 @@
 (Chroma's from .venv-chroma, ours from .venv), so each client has a process of its own.
 
     python bench/peer_client.py chroma|lakehouse URL DATA.npy QUERIES.npy [--shards N]
-        [--json-floats] [--concurrency 16] [--per-client 50]
+        [--json-floats] [--httpx] [--concurrency 16] [--per-client 50]
 
 Prints one JSON line: adds/s, sequential search latencies, queries/s at ``concurrency``
 clients (one client object per thread), and the ids found for every query.
@@ -43,11 +43,17 @@ class Chroma:
 
 
 class Lakehouse:
-    def __init__(self, url: str, dim: int, shards: int, name: str | None = None, binary=True):
+    def __init__(
+        self, url: str, dim: int, shards: int, name=None, binary=True, use_httpx=False
+    ) -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        import httpx
+
         from lakehouse.client import Client
 
-        self.client = Client(url, binary=binary, timeout_s=300)
+        # use_httpx: the client over httpx.Client (its default before the urllib3 pool)
+        http = httpx.Client(base_url=url, timeout=300) if use_httpx else None
+        self.client = Client(url, binary=binary, timeout_s=300, http=http)
         self.name = name or f"bench_{uuid.uuid4().hex[:8]}"
         self.binary = binary
         self.client.vectors.create(
@@ -99,8 +105,9 @@ def main() -> None:
         first = Chroma(args.url, data.shape[1], args.shards)
         make = lambda: Chroma(args.url, data.shape[1], args.shards, first.name)  # noqa: E731
     else:
-        first = Lakehouse(args.url, data.shape[1], args.shards, binary=binary)
-        make = lambda: Lakehouse(args.url, data.shape[1], args.shards, first.name, binary)  # noqa: E731
+        dim, shards, via = data.shape[1], args.shards, args.httpx
+        first = Lakehouse(args.url, dim, shards, binary=binary, use_httpx=via)
+        make = lambda: Lakehouse(args.url, dim, shards, first.name, binary, via)  # noqa: E731
     ids = [str(i) for i in range(len(data))]
     began = time.perf_counter()
     for s in range(0, len(data), BATCH):
@@ -131,6 +138,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("queries")
     parser.add_argument("--shards", type=int, default=1)
     parser.add_argument("--json-floats", action="store_true", help="lakehouse: JSON, not base64")
+    parser.add_argument("--httpx", action="store_true", help="lakehouse: over httpx.Client")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--per-client", type=int, default=50)
     return parser.parse_args()

@@ -8,7 +8,8 @@ concurrent clients (one client object each), recall@10 against exact search. Chr
 server (``chroma run`` from .venv-chroma, on a free port) with its ``HttpClient``; ours
 (Serve with the HAProxy ingress, free ports) with ``lakehouse.client.Client`` at 1 and 2
 shards, plus 1 shard with JSON floats instead of the packed form (the wire format's own
-effect). ``--big`` adds the same at 100,000 vectors. Then SQL p50 through our client
+effect) and 1 shard with the client over ``httpx.Client`` instead of its urllib3 pool (the
+client transport's own effect). ``--big`` adds the same at 100,000 vectors. Then SQL p50 through our client
 against raw DuckDB over the same Parquet file, with the client's /health p50 as the floor.
 Writes bench/results/peers.json.
 """
@@ -137,7 +138,8 @@ def write_set(n: int, dim: int, queries_n: int) -> tuple[Path, Path, np.ndarray]
 
 
 OURS = (("lakehouse_1shard", ()), ("lakehouse_2shards", ("--shards", "2")),
-        ("lakehouse_1shard_json_floats", ("--json-floats",)))  # fmt: skip
+        ("lakehouse_1shard_json_floats", ("--json-floats",)),
+        ("lakehouse_1shard_httpx_client", ("--httpx",)))  # fmt: skip
 
 
 def ours_round(n: int, args: argparse.Namespace, url: str, chroma: dict | None) -> dict:

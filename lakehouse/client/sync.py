@@ -1,4 +1,4 @@
-"""``Client``: the blocking client (httpx.Client underneath, one connection pool)."""
+"""``Client``: the blocking client (one urllib3 connection pool, or an ``httpx.Client``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import httpx
 
 from lakehouse.client import calls
 from lakehouse.client.base import DEFAULT_URL, Options, Routes
+from lakehouse.client.pool import Pool
 
 
 class Client(Routes):
@@ -16,9 +17,12 @@ class Client(Routes):
     Args:
         base_url: the server, e.g. ``http://127.0.0.1:8000``.
         token, trace_id, timeout_s, retries, binary: see ``Options``.
-        http: an ``httpx.Client`` to send through instead of a new one (tests pass
-            Starlette's ``TestClient``, which is one).
-        transport: an httpx transport for the new ``httpx.Client``.
+        http: an ``httpx.Client`` to send through instead of the default urllib3 pool
+            (for proxies, HTTP/2 or custom TLS; tests pass Starlette's ``TestClient``).
+        transport: an httpx transport, sent through a new ``httpx.Client``.
+
+    Transport failures raise httpx's exceptions (``httpx.ConnectError``, ...) whichever pool
+    sends; they are retried as ``Options`` says.
 
     Errors come back as the project's own exceptions (``lakehouse.errors``), chosen by the
     server's ``error`` code: ``NotFound``, ``InvalidInput``, ``Conflict``, ``Unavailable``...
@@ -33,10 +37,10 @@ class Client(Routes):
         **options: Any,
     ) -> None:
         opts = Options(**options)
-        self._owned = http is None
-        self._http = http or httpx.Client(
-            base_url=base_url, timeout=opts.timeout_s, transport=transport
-        )
+        if http is None and transport is not None:
+            http = httpx.Client(base_url=base_url, timeout=opts.timeout_s, transport=transport)
+        self._owned = http is None or transport is not None
+        self._http: httpx.Client | Pool = http or Pool(base_url, opts.timeout_s)
         self._bind(self._send, opts)
 
     def health(self) -> dict[str, Any]:
