@@ -139,7 +139,10 @@ def _local_actors(settings: Settings) -> tuple[Any, Any, Any]:
     return CatalogActor(settings), PathwayActor(settings), ObserverActor(settings)
 
 
-SQL_LIMITS = ("max_rows", "timeout_s", "memory_limit", "threads", "max_chars", "max_result_bytes")
+SQL_LIMITS = (
+    "max_rows", "timeout_s", "memory_limit", "threads", "max_chars", "max_result_bytes",
+    "cache_bytes",
+)  # fmt: skip
 
 
 def sql_limits(settings: Settings) -> SqlLimits:

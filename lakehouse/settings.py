@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     sql_max_chars: int = Field(default=100_000, ge=1)
     sql_max_result_bytes: int = Field(default=8 * MiB, ge=1024)
     sql_workers: int = Field(default=2, ge=1, le=64)
+    # per SQL worker: datasets kept in memory while their uncompressed Parquet fits (inside
+    # sql_memory_limit; 0 reads every dataset from its file at each query)
+    sql_cache_bytes: int = Field(default=128 * MiB, ge=0)
     # each SQL worker process's address-space limit: the replica's SQL memory bound is
     # sql_workers x this (DuckDB's memory_limit does not cover every allocation)
     sql_worker_max_bytes: int = Field(default=3 * 1024 * MiB, ge=1024 * MiB)

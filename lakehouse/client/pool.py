@@ -64,7 +64,6 @@ class Pool:
         target = self._prefix + url
         if params:
             target += "?" + urlencode({k: _text(v) for k, v in params.items()}, doseq=True)
-        chunked = content is not None and not isinstance(content, bytes)
         try:
             raw = self._pool.urlopen(
                 method,
@@ -74,7 +73,7 @@ class Pool:
                 retries=False,  # the client's own rule (tenacity) decides what is retried
                 redirect=False,
                 timeout=self._timeout,
-                chunked=chunked,
+                # an iterable body goes chunked unless the headers give its length
             )
         except u3.HTTPError as exc:
             raise as_httpx(exc) from exc

@@ -10,6 +10,7 @@ runs this engine in child processes that bound its memory and its time from outs
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from lakehouse.sql.watchdog import Watchdog
 if TYPE_CHECKING:  # the SQL worker process never needs the catalog (a second of imports)
     from lakehouse.catalog.manifest import Manifest
 
+log = logging.getLogger(__name__)
 _WATCHDOG = Watchdog()
 _FETCH_ROWS = 512
 _CHECKED_ENTRIES = 256  # accepted query texts remembered (at most 256 x 4 KiB)
@@ -43,6 +45,9 @@ class SqlLimits:
     threads: int = 2
     max_chars: int = 100_000
     max_result_bytes: int = 8 * 1024 * 1024
+    # datasets loaded into memory while their Parquet's uncompressed size fits, largest
+    # last (0: every dataset is read from its Parquet file at each query)
+    cache_bytes: int = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,10 @@ class SqlEngine:
     """Untrusted read-only SQL over Parquet files under ``allowed_dirs``.
 
     View paths may be relative (the sandbox's worker runs in the object root, so no host path
-    is in any view definition).
+    is in any view definition). Datasets that fit ``limits.cache_bytes`` together are loaded
+    into in-memory tables at ``sync`` (the catalog's Parquet never changes under a name
+    without a new path, so a table is current until the next sync repoints it): a point
+    lookup then skips decoding the file each time (docs/benchmarks.md). The rest stay views.
     """
 
     def __init__(
@@ -74,24 +82,63 @@ class SqlEngine:
         self.limits = limits
         self._lock = threading.Lock()
         self._views: dict[str, str] = {}
+        self._cached: dict[str, int] = {}  # name -> uncompressed bytes, the in-memory tables
         self._con = _hardened_connection([str(d) for d in allowed_dirs], temp_dir, limits)
         self._allowlist = QueryAllowlist(self._con)
         self._accepted: OrderedDict[str, str] = OrderedDict()  # sql -> wrapped, these views
 
     def sync(self, views: dict[str, Path | str]) -> None:
-        """Make the views exactly ``{name: parquet_path}``: create, repoint or drop."""
+        """Make the datasets exactly ``{name: parquet_path}``: create, repoint or drop."""
+        wanted = {name: str(path) for name, path in views.items()}
         with self._lock:
-            if {k: str(v) for k, v in views.items()} != self._views:
+            if wanted != self._views:
                 self._accepted.clear()  # what a query may name has changed
-            for name in set(self._views) - set(views):
-                self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
-                del self._views[name]
-            for name, path in views.items():
-                if self._views.get(name) != str(path):
-                    literal = str(path).replace("'", "''")
-                    source = f"read_parquet('{literal}')"
-                    self._con.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM {source}')
-                    self._views[name] = str(path)
+            for name in [n for n, path in self._views.items() if wanted.get(n) != path]:
+                self._drop(name)
+            new = {name: path for name, path in wanted.items() if name not in self._views}
+            sizes = {name: self._uncompressed_bytes(path) for name, path in new.items()}
+            room = self.limits.cache_bytes - sum(self._cached.values())
+            for name in sorted(new, key=lambda n: (sizes[n], n)):  # the most datasets fit
+                room -= self._create(name, new[name], sizes[name], room)
+
+    def cached(self) -> dict[str, int]:
+        """The datasets held in memory, with their Parquet's uncompressed size in bytes."""
+        with self._lock:
+            return dict(self._cached)
+
+    def _create(self, name: str, path: str, size: int, room: int) -> int:
+        """A table of ``path`` if ``size`` fits in ``room`` (else a view); the bytes taken."""
+        literal = path.replace("'", "''")
+        select = f"SELECT * FROM read_parquet('{literal}')"
+        self._views[name] = path
+        if 0 <= size <= room:
+            try:
+                self._con.execute(f'CREATE TABLE "{name}" AS {select}')
+                self._cached[name] = size
+                return size
+            except duckdb.Error as exc:  # out of memory, say: the file is still readable
+                log.warning("dataset %s stays on disk: %s", name, _first_line(exc))
+                self._con.execute(f'DROP TABLE IF EXISTS "{name}"')
+        self._con.execute(f'CREATE VIEW "{name}" AS {select}')
+        return 0
+
+    def _drop(self, name: str) -> None:
+        kind = "TABLE" if self._cached.pop(name, None) is not None else "VIEW"
+        self._con.execute(f'DROP {kind} IF EXISTS "{name}"')
+        del self._views[name]
+
+    def _uncompressed_bytes(self, path: str) -> int:
+        """The Parquet file's column chunks, uncompressed (-1 when caching is off or the
+        footer cannot be read: the dataset is then only a view)."""
+        if self.limits.cache_bytes <= 0:
+            return -1
+        literal = path.replace("'", "''")
+        sql = f"SELECT sum(total_uncompressed_size) FROM parquet_metadata('{literal}')"
+        try:
+            found = self._con.execute(sql).fetchone()
+        except duckdb.Error:
+            return -1
+        return int(found[0]) if found and found[0] is not None else 0
 
     def query(self, sql: str) -> QueryResult:
         """Run one SELECT; ``QueryRejected`` for anything else, ``QueryTimeout`` past the limit."""

@@ -20,7 +20,7 @@ import pytest
 
 from lakehouse import errors
 from lakehouse.client import Client
-from lakehouse.client.calls import Call, Upload
+from lakehouse.client.calls import CHUNK_BYTES, Call, Upload
 from lakehouse.client.pool import Pool
 
 
@@ -105,6 +105,16 @@ def test_an_upload_streams_in_chunks_with_progress(echo: str) -> None:
     assert got["headers"]["transfer-encoding"] == "chunked"
     assert len(got["body"]) == len(data)
     assert seen[-1] == (len(data), len(data)) and len(seen) == 3
+
+
+def test_an_upload_of_known_length_streams_with_that_length(echo: str) -> None:
+    data = b"y" * (CHUNK_BYTES + 17)
+    call = Call(
+        "POST", "/v1/ingest", upload=Upload(data), headers={"content-length": str(len(data))}
+    )
+    got = Client(echo)._send(call)
+    assert "transfer-encoding" not in got["headers"]
+    assert got["headers"]["content-length"] == str(len(data)) and len(got["body"]) == len(data)
 
 
 def test_a_server_error_maps_to_the_project_exception(echo: str) -> None:
