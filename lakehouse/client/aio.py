@@ -1,4 +1,4 @@
-"""``AsyncClient``: the asyncio client (httpx.AsyncClient underneath)."""
+"""``AsyncClient``: the asyncio client (one aiohttp session, or an ``httpx.AsyncClient``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import tenacity
 
 from lakehouse.client import calls
 from lakehouse.client.base import DEFAULT_URL, Options, Routes
+from lakehouse.client.pool import AsyncPool
 
 
 class AsyncClient(Routes):
@@ -18,9 +19,13 @@ class AsyncClient(Routes):
     Args:
         base_url: the server, e.g. ``http://127.0.0.1:8000``.
         token, trace_id, timeout_s, retries, binary: see ``Options``.
-        http: an ``httpx.AsyncClient`` to send through instead of a new one.
-        transport: an httpx async transport (``httpx.ASGITransport(app)`` runs an app in
-            process).
+        http: an ``httpx.AsyncClient`` to send through instead of the default aiohttp
+            session (for proxies, HTTP/2 or custom TLS).
+        transport: an httpx async transport, sent through a new ``httpx.AsyncClient``
+            (``httpx.ASGITransport(app)`` runs an app in process).
+
+    Transport failures raise httpx's exceptions (``httpx.ConnectError``, ...) whichever pool
+    sends; they are retried as ``Options`` says.
     """
 
     _retry_kind = tenacity.AsyncRetrying
@@ -34,10 +39,10 @@ class AsyncClient(Routes):
         **options: Any,
     ) -> None:
         opts = Options(**options)
-        self._owned = http is None
-        self._http = http or httpx.AsyncClient(
-            base_url=base_url, timeout=opts.timeout_s, transport=transport
-        )
+        if http is None and transport is not None:
+            http = httpx.AsyncClient(base_url=base_url, timeout=opts.timeout_s, transport=transport)
+        self._owned = http is None or transport is not None
+        self._http: httpx.AsyncClient | AsyncPool = http or AsyncPool(base_url, opts.timeout_s)
         self._bind(self._send, opts)
 
     async def health(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The blocking client's default pool (urllib3) against a real HTTP server on loopback.
+"""The clients' default pools (urllib3, aiohttp) against a real HTTP server on loopback.
 
 The echo server answers every request with what it received, so each test checks what went
 over the wire: the path under a base URL's prefix, query values spelled as httpx spells them,
@@ -8,6 +8,7 @@ retried by the client's rule.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -19,9 +20,9 @@ import httpx
 import pytest
 
 from lakehouse import errors
-from lakehouse.client import Client
+from lakehouse.client import AsyncClient, Client
 from lakehouse.client.calls import CHUNK_BYTES, Call, Upload
-from lakehouse.client.pool import Pool
+from lakehouse.client.pool import AsyncPool, Pool
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -162,3 +163,70 @@ def test_a_read_timeout_is_httpx_read_timeout_and_not_retried_when_not_idempoten
 def test_a_base_url_that_is_not_http_is_refused() -> None:
     with pytest.raises(ValueError, match="base_url"):
         Client("ftp://example.org")
+
+
+# -- the asyncio client's aiohttp pool, against the same server -----------------------------
+
+
+def run(coro_fn):
+    return asyncio.run(coro_fn())
+
+
+def test_the_default_async_client_sends_through_aiohttp(echo: str) -> None:
+    async def scenario():
+        async with AsyncClient(echo + "/pre", token="t0k", trace_id="job-2") as client:
+            assert isinstance(client._http, AsyncPool)
+            params = {"a": True, "b": False, "c": None, "d": 3}
+            got = await client._send(Call("POST", "/v1/x", json={"k": 1}, params=params))
+            many = await asyncio.gather(*(client.health() for _ in range(20)))
+        return got, many
+
+    got, many = run(scenario)
+    assert got["path"] == "/pre/v1/x?a=true&b=false&d=3"
+    assert json.loads(got["body"]) == {"k": 1}
+    assert got["headers"]["authorization"] == "Bearer t0k"
+    assert got["headers"]["x-lakehouse-trace-id"] == "job-2"
+    assert {m["path"] for m in many} == {"/pre/health"} and len(many) == 20
+
+
+def test_an_async_upload_streams_with_or_without_a_length(echo: str) -> None:
+    data = b"z" * (CHUNK_BYTES + 99)
+    seen: list[int] = []
+
+    async def scenario():
+        async with AsyncClient(echo) as client:
+            unknown = Upload(data, progress=lambda sent, total: seen.append(sent))
+            chunked = await client._send(Call("PUT", "/v1/a", upload=unknown))
+            known = Call(
+                "POST", "/v1/b", upload=Upload(data), headers={"content-length": str(len(data))}
+            )
+            sized = await client._send(known)
+        return chunked, sized
+
+    chunked, sized = run(scenario)
+    assert len(chunked["body"]) == len(sized["body"]) == len(data)
+    assert chunked["headers"]["transfer-encoding"] == "chunked"
+    assert sized["headers"]["content-length"] == str(len(data))
+    assert "transfer-encoding" not in sized["headers"]
+    assert seen[-1] == len(data)
+
+
+def test_async_errors_map_to_the_project_and_to_httpx(echo: str) -> None:
+    body = json.dumps({"error": "conflict", "message": "exists"}).encode()
+    Echo.answers.append((409, {}, body))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def scenario():
+        async with AsyncClient(echo, timeout_s=0.3, backoff_s=0.01) as client:
+            with pytest.raises(errors.Conflict, match="exists"):
+                await client.vectors.create("c", 4)
+            with pytest.raises(httpx.ReadTimeout):
+                await client._send(Call("POST", "/slow", json={}, idempotent=False))
+        async with AsyncClient(f"http://127.0.0.1:{port}", retries=1, backoff_s=0.01) as dead:
+            with pytest.raises(httpx.ConnectError):
+                await dead.health()
+
+    run(scenario)
+    assert [s["path"] for s in Echo.seen] == ["/v1/vectors/corpora", "/slow"]
