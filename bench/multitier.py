@@ -6,6 +6,9 @@ project's own client, at many concurrent clients.
     .venv/bin/python bench/multitier.py --seconds 600 --soak   # RSS of every process, per minute
     .venv/bin/python bench/multitier.py --all   # the three above over one roster (one set-up)
     .venv/bin/python bench/multitier.py --rows 5000 --seconds 30 --clients 8   # a quick look
+    .venv/bin/python bench/multitier.py --rows 2000 --seconds 120 --compare-httpx
+        # then the same phase with the client over httpx.AsyncClient (the same-run baseline
+        # of the client's transport)
 
 It starts its own local Ray and Serve app (HAProxy ingress) on a free port, generates and
 ingests the roster, embeds it with the bulk job (2 shards), then runs the scenarios
@@ -28,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -102,10 +106,14 @@ def _pick(ordered: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000, 1)
 
 
-async def worker(url: str, seed: int, until: float, tally: Tally, retries: int) -> None:
+async def worker(
+    url: str, seed: int, until: float, tally: Tally, retries: int, use_httpx: bool = False
+) -> None:
     rng = random.Random(seed)
     names, weights = list(SCENARIOS), [w for w, _ in SCENARIOS.values()]
-    async with AsyncClient(url, timeout_s=60, retries=retries) as client:
+    # use_httpx: the client over httpx.AsyncClient, its transport before the aiohttp pool
+    http = httpx.AsyncClient(base_url=url, timeout=60) if use_httpx else None
+    async with AsyncClient(url, timeout_s=60, retries=retries, http=http) as client:
         while time.monotonic() < until:
             name = rng.choices(names, weights)[0]
             started = time.perf_counter()
@@ -119,6 +127,8 @@ async def worker(url: str, seed: int, until: float, tally: Tally, retries: int) 
                 tally.first_error.setdefault(name, f"{type(exc).__name__}: {exc}"[:300])
                 continue
             tally.times[name].append(time.perf_counter() - started)
+    if http is not None:
+        await http.aclose()
 
 
 async def killer(settings, every_s: float, until: float, log: list) -> None:
@@ -231,7 +241,7 @@ def cpu_profile(before: dict[str, Any], after: dict[str, Any], done: int, s: flo
 async def load(url: str, settings, args) -> dict:
     tally, kills, rss = Tally(), [], []
     until = time.monotonic() + args.seconds
-    tasks = [worker(url, i, until, tally, args.retries) for i in range(args.clients)]
+    tasks = [worker(url, i, until, tally, args.retries, args.httpx) for i in range(args.clients)]
     if args.kill_every:
         tasks.append(killer(settings, args.kill_every, until, kills))
     if args.soak:
@@ -273,12 +283,21 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--retries", type=int, default=3, help="client retries of 503s")
     parser.add_argument("--out", type=Path, help="write the JSON here (one phase only)")
+    parser.add_argument(
+        "--compare-httpx", action="store_true",
+        help="then the same phase with the client over httpx.AsyncClient (-httpx.json)",
+    )  # fmt: skip
     args = parser.parse_args()
+    args.httpx = False
     if args.all and args.out:
         parser.error("--out names one phase's file; --all writes three")
     url, settings = setup(args.rows)
     if not args.all:
         phase(url, settings, args)
+        if args.compare_httpx:
+            out = (args.out or RESULTS / "multitier.json").with_suffix("")
+            phase(url, settings, argparse.Namespace(**{**vars(args), "httpx": True,
+                                                       "out": Path(f"{out}-httpx.json")}))  # fmt: skip
         return
     for seconds, soak, kill_every in (
         (args.seconds, False, 0),
