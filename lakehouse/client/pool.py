@@ -26,7 +26,9 @@ import urllib3
 import yarl
 from urllib3 import exceptions as u3
 
-KEEP_ALIVE = 20  # connections kept open per client, as httpx keeps by default
+# connections kept open per client: one per thread sharing it, up to httpx's own limit on
+# connections (urllib3 discards, with a warning each, any connection past this when returned)
+KEEP_ALIVE = 100
 
 
 class Answer:

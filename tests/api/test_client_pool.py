@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import threading
 import time
@@ -86,6 +87,24 @@ def test_the_default_client_sends_through_the_pool(echo: str) -> None:
     assert got["headers"]["authorization"] == "Bearer t0k"
     assert got["headers"]["x-lakehouse-trace-id"] == "job-1"
     client.close()
+
+
+def test_one_client_shared_by_many_threads_keeps_its_connections(echo: str, caplog) -> None:
+    client = Client(echo)
+    answers: list[str] = []
+
+    def run() -> None:
+        for _ in range(5):
+            answers.append(client.health()["path"])
+
+    threads = [threading.Thread(target=run) for _ in range(40)]
+    with caplog.at_level(logging.WARNING, logger="urllib3"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert answers == ["/health"] * 200
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
 
 
 def test_a_base_url_prefix_and_json_body(echo: str) -> None:
