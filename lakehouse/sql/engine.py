@@ -110,16 +110,17 @@ class SqlEngine:
         """A table of ``path`` if ``size`` fits in ``room`` (else a view); the bytes taken."""
         literal = path.replace("'", "''")
         select = f"SELECT * FROM read_parquet('{literal}')"
-        self._views[name] = path
         if 0 <= size <= room:
             try:
                 self._con.execute(f'CREATE TABLE "{name}" AS {select}')
-                self._cached[name] = size
+                self._views[name], self._cached[name] = path, size
                 return size
             except duckdb.Error as exc:  # out of memory, say: the file is still readable
                 log.warning("dataset %s stays on disk: %s", name, _first_line(exc))
                 self._con.execute(f'DROP TABLE IF EXISTS "{name}"')
+        # a file DuckDB cannot open raises here, and is not recorded: the next sync tries again
         self._con.execute(f'CREATE VIEW "{name}" AS {select}')
+        self._views[name] = path
         return 0
 
     def _drop(self, name: str) -> None:

@@ -106,3 +106,16 @@ def test_a_cached_dataset_cannot_be_changed(tmp_path, datasets, sql):
         eng.query(sql)
     assert eng.query("SELECT count(*), sum(score) FROM workers").rows == before
     assert list(eng.cached()) == ["workers"]
+
+
+def test_a_file_that_cannot_be_read_is_not_recorded_and_is_tried_again(tmp_path, datasets):
+    bad = datasets / "late.parquet"
+    bad.write_bytes(b"not parquet yet")
+    eng = engine(tmp_path, datasets, 1 << 20)
+    with pytest.raises(duckdb.Error):
+        eng.sync({"late": bad})
+    assert eng.cached() == {}
+    write(bad, 30)  # the same path readable now: the next sync must create it
+    eng.sync({"late": bad})
+    assert eng.query("SELECT count(*) FROM late").rows == [[30]]
+    assert list(eng.cached()) == ["late"]
