@@ -43,6 +43,11 @@ SPECS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "lakehouse_sql_refusals": (COUNTER, "SQL queries refused", ("error",)),
     "lakehouse_vector_adds": (COUNTER, "vectors added", ("corpus", "shard")),
     "lakehouse_vector_searches": (COUNTER, "shard searches", ("corpus", "shard")),
+    "lakehouse_vector_local_searches": (
+        COUNTER,
+        "searches answered from a replica's read copy of a shard",
+        ("corpus", "shard"),
+    ),
     "lakehouse_shard_vectors": (GAUGE, "vectors held by a shard", ("corpus", "shard")),
     "lakehouse_shard_log_bytes": (
         GAUGE,

@@ -93,7 +93,7 @@ def build_services(
     store = open_store(settings)
     actors = _ray_actors(settings) if mode == "ray" else _local_actors(settings)
     catalog, pathway, observer = (Facade(a) for a in actors)
-    vectors = remote_router(settings) if mode == "ray" else local_router(settings, store)
+    vectors = remote_router(settings, store) if mode == "ray" else local_router(settings, store)
     sql = SqlSandbox(
         sql_dirs(settings)[0].parent,
         settings.tmp_dir / "duckdb",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -20,6 +21,7 @@ from lakehouse.settings import Settings
 from lakehouse.storage import open_store
 from lakehouse.storage.factory import store_identity
 from lakehouse.vectors import VectorShard
+from lakehouse.vectors.board import BoardWriter
 from lakehouse.vectors.registry import Corpus, CorpusRegistry
 
 # how often a shard publishes its gauges when idle (snapshot age keeps growing)
@@ -31,9 +33,18 @@ class ShardActor:
 
     def __init__(self, settings: Settings, corpus: Corpus, index: int) -> None:
         store = open_store(settings)
-        self.shard = VectorShard(store, corpus.shard_prefix(index), corpus.shard_config())
+        # an actor publishes its state on its board for the replicas' read copies
+        # (actors.remote.local_reads); an in-process shard (tests) has no readers elsewhere
+        in_actor = metrics.in_actor()
+        board = BoardWriter(board_path(settings, corpus.name, index)) if in_actor else None
+        self.shard = VectorShard(
+            store,
+            corpus.shard_prefix(index),
+            corpus.shard_config(),
+            on_applied=board.publish if board else None,
+        )
         self.tags = {"corpus": corpus.name, "shard": index}
-        if metrics.in_actor():  # an in-process shard (tests) has no gauges to keep fresh
+        if in_actor:  # an in-process shard has no gauges to keep fresh
             threading.Thread(target=self._publish_loop, daemon=True).start()
 
     def _publish_loop(self) -> None:
@@ -103,6 +114,11 @@ class RegistryActor:
 
 def shard_name(settings: Settings, corpus: str, index: int) -> str:
     return f"shard-{store_identity(settings)}-{corpus}-{index}"
+
+
+def board_path(settings: Settings, corpus: str, index: int) -> Path:
+    """The shard's board on this machine (``lakehouse.vectors.board``)."""
+    return settings.boards_dir / shard_name(settings, corpus, index)
 
 
 # glibc's malloc raises its mmap threshold after the first large free, so the write path's

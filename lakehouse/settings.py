@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # nodes started with that resource (`ray start --resources`) host shards. Shards spread
     # over the nodes that may host them either way.
     shard_resources: dict[str, float] = Field(default_factory=dict, max_length=8)
+    # per replica: read copies of the shards that live on its machine, searched in the
+    # replica itself while they are at the live shard's state (0: every search asks the shard)
+    local_read_bytes: int = Field(default=256 * MiB, ge=0)
     haproxy: bool = True
     # where HAProxy's stats page and Prometheus exporter listen (deployments/haproxy_loopback.sh)
     haproxy_admin_host: str = "127.0.0.1"
@@ -173,6 +176,11 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.data_dir.resolve() / "tmp"
+
+    @property
+    def boards_dir(self) -> Path:
+        """Shards' boards: which state each live shard on this machine serves."""
+        return self.data_dir.resolve() / "boards"
 
     @property
     def logs_dir(self) -> Path:

@@ -301,11 +301,23 @@ def local_router(settings: Settings, store: ObjectStore) -> CorpusRouter:
     return router
 
 
-def remote_router(settings: Settings) -> CorpusRouter:
-    """A router over the corpus registry actor and the shard actors."""
+def remote_router(settings: Settings, store: ObjectStore | None = None) -> CorpusRouter:
+    """A router over the corpus registry actor and the shard actors; with
+    ``local_read_bytes``, searches of the shards on this machine are answered from read
+    copies in this process while they are current (``actors.remote.local_reads``)."""
+    from actors.remote.local_reads import LocalReads
     from actors.vectors import registry_actor, shard_actor
+    from lakehouse.storage import open_store
 
-    return CorpusRouter(
-        RegistryClient(registry_actor(settings)),
-        lambda corpus, index: ShardClient(shard_actor(settings, corpus, index)),
+    registry = RegistryClient(registry_actor(settings))
+    if not settings.local_read_bytes:
+        return CorpusRouter(
+            registry, lambda corpus, index: ShardClient(shard_actor(settings, corpus, index))
+        )
+    reads = LocalReads(settings, store or open_store(settings))
+    router = CorpusRouter(
+        registry,
+        lambda corpus, index: reads.open(corpus, index, shard_actor(settings, corpus, index)),
     )
+    router.on_forget = reads.forget
+    return router

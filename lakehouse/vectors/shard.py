@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,7 @@ import numpy as np
 from lakehouse.errors import InvalidInput
 from lakehouse.storage import ObjectStore
 from lakehouse.vectors import checks as check
+from lakehouse.vectors.board import BoardState
 from lakehouse.vectors.index import HnswTable
 from lakehouse.vectors.persist import LoadReport, ShardStorage, WalRecord
 from lakehouse.vectors.rwlock import RWLock
@@ -65,6 +67,7 @@ class SearchResult:
 class _Counters:
     seq: int = 0  # applied
     logged: int = 0
+    snapshot_seq: int = 0  # the newest snapshot (loaded or written)
     since_snapshot: int = 0
     rows_since_snapshot: int = 0
     log_bytes_since_snapshot: int = 0
@@ -76,7 +79,18 @@ class _Counters:
 class VectorShard:
     """A durable hnswlib index under ``prefix`` in ``store``."""
 
-    def __init__(self, store: ObjectStore, prefix: str, config: ShardConfig) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        prefix: str,
+        config: ShardConfig,
+        *,
+        incarnation: str | None = None,
+        on_applied: Callable[[BoardState], None] | None = None,
+    ) -> None:
+        """``incarnation`` names a read copy after the shard it follows (``follower``);
+        ``on_applied`` hears the state after the load and after every applied write and
+        snapshot, before the write is acknowledged (the shard's board)."""
         if config.dim < 1 or config.dim > 8192:
             raise InvalidInput("dim must be in 1..8192", field="dim")
         self.config = config
@@ -86,12 +100,14 @@ class VectorShard:
         self._turn = threading.Condition()  # applies happen in log order
         self._state = _Counters()
         # a restart gets a new incarnation: what a cache saw before it is never taken as current
-        self._incarnation = uuid.uuid4().hex[:12]
+        self._incarnation = incarnation or uuid.uuid4().hex[:12]
+        self._on_applied = on_applied or (lambda state: None)
         self.table = HnswTable(config)
         started = time.perf_counter()
         self._load()
         self._state.load_s = time.perf_counter() - started
         self._state.snapshot_at = time.time()
+        self._on_applied(self.board_state())
 
     # -- writes -------------------------------------------------------------------------
     def add(self, ids: list[str], vectors: Any, metadata: Any = None) -> int:
@@ -132,6 +148,7 @@ class VectorShard:
                     self.table.apply(record)
             finally:  # never leave later writers waiting; the log has it for a replay
                 self._state.seq = seq
+                self._on_applied(self.board_state())
             self._state.since_snapshot += 1
             self._state.rows_since_snapshot += len(record.ids)
             due = self._snapshot_due()
@@ -156,8 +173,18 @@ class VectorShard:
         self._state.since_snapshot = self._state.rows_since_snapshot = 0
         self._state.log_bytes_since_snapshot = 0
         self._state.snapshot_at = time.time()
+        self._state.snapshot_seq = seq
+        self._on_applied(self.board_state())
         self.storage.prune()
         return seq
+
+    def replay(self, seq: int, record: WalRecord | None) -> None:
+        """Apply write ``seq`` that another process logged and applied (a read copy
+        following its shard's log); None for a segment that process skipped as corrupt."""
+        with self._rw.write():
+            if record is not None:
+                self.table.apply(record)
+            self._state.seq = seq
 
     # -- reads --------------------------------------------------------------------------
     def search(
@@ -203,6 +230,14 @@ class VectorShard:
         return [SearchResult(hits, len(hits) == k, generation) for hits in found]
 
     @property
+    def seq(self) -> int:
+        """The last write applied (or skipped as corrupt) to this index."""
+        return self._state.seq
+
+    def board_state(self) -> BoardState:
+        return BoardState(self._incarnation, self._state.seq, self._state.snapshot_seq)
+
+    @property
     def generation(self) -> str:
         """Changes with every applied write and every restart (``lakehouse.vectors.api``)."""
         return f"{self._incarnation}:{self._state.seq}"
@@ -241,7 +276,7 @@ class VectorShard:
             except (ValueError, RuntimeError, KeyError) as exc:
                 report.note(f"snapshot {seq} unusable: {exc}")
                 self.table = HnswTable(self.config)
-        self._state.seq = report.snapshot_seq
+        self._state.seq = self._state.snapshot_seq = report.snapshot_seq
         for seq, record in self.storage.segments(report.snapshot_seq, report):
             self.table.apply(record)
             report.replayed += 1
