@@ -149,9 +149,25 @@ def ours_round(n: int, args: argparse.Namespace, url: str, chroma: dict | None) 
         out["chroma"] = chroma
     for label, extra in OURS:
         out[label] = summarise(drive("lakehouse", url, data, queries, *extra), truth)
+    # the same-run baseline of the replicas' read copies: the app redeployed without them
+    redeploy({"local_read_bytes": 0})
+    warm_up(args, url)
+    out["lakehouse_1shard_no_read_copies"] = summarise(
+        drive("lakehouse", url, data, queries), truth
+    )
+    redeploy({})
     if chroma is not None:
         out["ratios"] = ratios(out)
     return out
+
+
+def redeploy(settings: dict) -> None:
+    """The app again with these settings (a new replica; the shard actors stay)."""
+    from ray import serve
+
+    from deployments.app import build_app
+
+    serve.run(build_app({"settings": settings}), name="lakehouse", route_prefix="/")
 
 
 def warm_up(args: argparse.Namespace, url: str) -> None:
