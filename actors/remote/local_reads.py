@@ -15,6 +15,7 @@ replica; a shard on another machine has no board here and is always asked.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -110,8 +111,7 @@ class LocalReads:
 
         key = (corpus.name, index)
         follower = self.followers.get(key)
-        if follower is None or follower.config.dim != corpus.dim:
-            self.forget_one(key)
+        if follower is None:
             follower = ShardFollower(
                 self.store,
                 corpus.shard_prefix(index),
@@ -119,6 +119,7 @@ class LocalReads:
                 BoardReader(board_path(self.settings, corpus.name, index)),
                 lambda: ray.get(handle.snapshot.remote(), timeout=SNAPSHOT_TIMEOUT_S),
                 self.budget,
+                lambda: stored_corpus(self.store, corpus.name).shard_config(),
             )
             self.followers[key] = follower
         return LocalReadShard(handle, follower, {"corpus": corpus.name, "shard": index})
@@ -131,6 +132,12 @@ class LocalReads:
         follower = self.followers.pop(key, None)
         if follower is not None:
             follower.close()
+
+
+def stored_corpus(store: ObjectStore, name: str) -> Corpus:
+    """The corpus's definition as the registry stored it (the truth a replica's cache may
+    lag behind)."""
+    return Corpus.from_dict(json.loads(store.get(f"corpora/{name}.json")))
 
 
 def _settled(result: Any, error: BaseException | None) -> asyncio.Future:

@@ -40,6 +40,8 @@ class ShardFollower:
         board: the shard's board on this machine.
         request_snapshot: asks the live shard to write a snapshot now.
         budget: how many bytes of copies the caller may still hold (``take``/``give``).
+        stored_config: the shard's parameters as stored now (read at each full load: a
+            corpus deleted and made again under its name may have others than ``config``).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class ShardFollower:
         board: BoardReader,
         request_snapshot: Callable[[], int],
         budget: Budget,
+        stored_config: Callable[[], ShardConfig] | None = None,
     ) -> None:
         self.store, self.prefix = store, prefix
         self.config = replace(config, threads=1)  # a copy catches up on one core
@@ -57,6 +60,7 @@ class ShardFollower:
         self.board = board
         self.request_snapshot = request_snapshot
         self.budget = budget
+        self.stored_config = stored_config
         self.copy: VectorShard | None = None
         self.held_bytes = 0
         self.busy = False  # set by the caller while catch_up runs
@@ -146,6 +150,8 @@ class ShardFollower:
         if not self.budget.take(size):
             raise MemoryError(f"a copy of {size} bytes does not fit the read-copy budget")
         self.held_bytes = size
+        if self.stored_config is not None:
+            self.config = replace(self.stored_config(), threads=1)
         self.copy = VectorShard(self.store, self.prefix, self.config, incarnation=state.incarnation)
         if self.closed:
             self.drop()

@@ -194,3 +194,25 @@ def test_a_corrupt_log_segment_drops_the_copy_instead_of_answering_wrong(store, 
     store.put(key, b"LHW2" + b"\0" * 20)  # damaged after the shard applied it from memory
     assert caught_up(f) is None
     assert f.copy is None and f.problem and f.budget.used == 0
+
+
+def test_a_full_load_takes_the_parameters_stored_now_not_the_ones_it_was_made_with(
+    store, board_path
+):
+    """A corpus deleted and made again under its name with another space: a replica's
+    follower was made for the old definition, the copy must search as the new one."""
+    owner = Owner(store, board_path, space="l2")
+    v = vecs(20, 3)
+    owner.shard.add([f"a{i}" for i in range(20)], v)
+    f = ShardFollower(
+        store,
+        PREFIX,
+        ShardConfig(dim=DIM, space="cosine"),
+        BoardReader(board_path),
+        owner.snapshot,
+        Budget(1 << 30),
+        lambda: ShardConfig(dim=DIM, space="l2"),
+    )
+    copy = caught_up(f)
+    assert copy.config.space == "l2"
+    assert copy.search(v[4] * 3, 3).to_dict() == owner.shard.search(v[4] * 3, 3).to_dict()
