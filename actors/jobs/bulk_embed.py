@@ -7,10 +7,11 @@ The corpus's profile (``lakehouse.vectors.profile``) says which column is the id
 text columns are joined into the embedded text and which columns are kept as metadata: the
 existing corpus's, else ``--id-column`` / ``--text-template`` / ``--metadata-columns``, else
 the staffing profile. Every column it names is checked against the dataset before anything
-is created, and so are ``--num-gpus`` (some node must have them). Ray Data's read tasks read
-the dataset's Parquet where it lives (``s3://`` through pyarrow, or the local directory; no
-copy on the driver's disk), a class UDF skips rows whose ids are
-already indexed (so a re-run is idempotent and a killed job resumes where it stopped), a
+is created, and so are ``--num-gpus`` (some node must have them) and the CPUs the pipeline
+asks at once (some node must have room within ``--wait-for-cpus-s``, or Ray Data would wait
+forever). Ray Data's read tasks read the dataset's Parquet where it lives (``s3://`` through
+pyarrow, or the local directory; no copy on the driver's disk), a class UDF skips rows whose
+ids are already indexed (so a re-run is idempotent and a killed job resumes where it stopped), a
 class UDF embeds (``--concurrency`` embedders of ``--batch-size`` rows, ``--num-gpus`` each
 when configured: then only on GPU nodes, each calling its own node's Ollama;
 ``actors.jobs.placement``), and a class UDF writes the vectors to the shard actors in batches. Ray
@@ -33,7 +34,7 @@ import tenacity
 from ray.data import ActorPoolStrategy
 
 from actors import NAMESPACE, metrics
-from actors.jobs.placement import check_gpus, node_embed_config, probe_dim
+from actors.jobs.placement import Stage, check_cpus, check_gpus, node_embed_config, probe_dim
 from actors.remote.corpus_router import remote_router
 from actors.services import build_services
 from lakehouse.embed import EmbedConfig, open_embedder
@@ -47,6 +48,11 @@ from lakehouse.vectors.registry import Corpus, make_corpus
 # how long a write or lookup waits for a lost shard to come back (a node's loss is noticed
 # after Ray's health checks miss it, then the actor restores itself on another node)
 RESTART_WAIT_S = 180.0
+# Ray Data's list and read tasks take a whole CPU each (2.60 ignores a smaller request)
+READ_CPUS = 1.0
+# the skip and write stages only wait on shard actors: a sliver of CPU each, so the
+# embedders get the cores (three whole-CPU stages would deadlock a 2-core machine)
+ROUTER_CPUS = 0.05
 
 
 @dataclass
@@ -66,6 +72,7 @@ class JobArgs:
     limit: int | None = None
     block_mib: int = 4  # Ray Data block size: rows reach the shards (and the bar) in steps this big
     progress_every_s: float = 15.0
+    wait_for_cpus_s: float = 5.0  # how long a cluster without room for the job is waited on
 
 
 class _RouterUser:
@@ -150,6 +157,7 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
         NotFound: the dataset is not in the catalog.
         InvalidInput: the profile names a column the dataset lacks, or no text column.
         Conflict: the corpus exists with another profile or width.
+        Unavailable: no live node has room for the pipeline (``check_cpus``).
     """
     settings = settings or Settings()
     embed = embed or settings.embed
@@ -161,6 +169,7 @@ def run(args: JobArgs, settings: Settings | None = None, embed: EmbedConfig | No
     profile.check_columns([c.name for c in manifest.columns], args.dataset)  # before anything
     source = arrow_source(settings, services.store, manifest.object_key)  # read in place
     check_gpus(args.num_gpus)
+    check_cpus(_stages(args), args.wait_for_cpus_s)
     if embed.threads is None and args.concurrency > 1:  # the embedders share the cores
         embed = embed.model_copy(update={"threads": max(1, usable_cores() // args.concurrency)})
     dim = probe_dim(embed, args.num_gpus)  # where the embedders will run
@@ -221,6 +230,16 @@ def _profile(args: JobArgs, existing: Corpus | None) -> CorpusProfile:
     return replace(STAFFING, **given, dataset=args.dataset).check()
 
 
+def _stages(args: JobArgs) -> list[Stage]:
+    """What the pipeline asks of Ray at once: a read task and every actor of its pools."""
+    return [
+        Stage("read task", READ_CPUS),
+        Stage("skip actor", ROUTER_CPUS),
+        Stage("embed actor", args.embed_cpus, args.concurrency),
+        Stage("write actor", ROUTER_CPUS),
+    ]
+
+
 def _pipeline(
     args: JobArgs,
     source: tuple[str, Any],
@@ -229,23 +248,22 @@ def _pipeline(
     embed: EmbedConfig,
 ) -> ray.data.Dataset:
     path, filesystem = source
-    ds = ray.data.read_parquet(path, filesystem=filesystem, columns=list(profile.columns))
+    columns = list(profile.columns)
+    ds = ray.data.read_parquet(path, filesystem=filesystem, columns=columns, num_cpus=READ_CPUS)
     if args.limit:
         ds = ds.limit(args.limit)
     router_args = (settings, args.corpus, profile)
-    # the skip and write stages only wait on shard actors: a sliver of CPU each, so the
-    # embedders get the cores (three whole-CPU stages would deadlock a 2-core machine)
     writes = {
         "batch_size": args.write_batch,
         "batch_format": "numpy",
         "compute": ActorPoolStrategy(size=1),
-        "num_cpus": 0.05,
+        "num_cpus": ROUTER_CPUS,
     }
     gpus = {"num_gpus": args.num_gpus} if args.num_gpus else {}
-    # Ray Data's list and read tasks take a whole CPU each (2.60 ignores a smaller request);
-    # embedders and Serve replicas asking for whole CPUs would starve them on a 2-core node,
-    # so the embedders ask for a quarter. onnxruntime's threads are not bound by this
-    # number; it only steers scheduling (raise --embed-cpus on big or GPU nodes).
+    # embedders and Serve replicas asking for whole CPUs would starve the read tasks
+    # (READ_CPUS) on a 2-core node, so the embedders ask for a quarter. onnxruntime's
+    # threads are not bound by this number; it only steers scheduling (raise --embed-cpus
+    # on big or GPU nodes).
     ds = ds.map_batches(SkipIndexed, fn_constructor_args=router_args, **writes)
     ds = ds.map_batches(
         Embed,
