@@ -29,6 +29,7 @@ from lakehouse.vectors.shard import ShardConfig, VectorShard
 log = logging.getLogger(__name__)
 REPLAY_MAX_BYTES = 8 * 1024 * 1024  # more log than this to replay: load a fresh snapshot
 RETRY_AFTER_S = 5.0  # a failed catch-up is tried again after this long
+OVER_BUDGET_RETRY_S = 60.0  # a copy too large for the budget: looked at again this seldom
 
 
 class ShardFollower:
@@ -104,7 +105,8 @@ class ShardFollower:
             self.problem = f"{type(exc).__name__}: {exc}"
             log.warning("read copy of %s dropped: %s", self.prefix, self.problem)
             self.drop()
-            self.retry_at = time.monotonic() + RETRY_AFTER_S
+            wait = OVER_BUDGET_RETRY_S if isinstance(exc, OverBudget) else RETRY_AFTER_S
+            self.retry_at = time.monotonic() + wait
         finally:
             self.busy = False
 
@@ -148,7 +150,7 @@ class ShardFollower:
             self.request_snapshot()
         size = self._stored_bytes()
         if not self.budget.take(size):
-            raise MemoryError(f"a copy of {size} bytes does not fit the read-copy budget")
+            raise OverBudget(f"a copy of {size} bytes does not fit the read-copy budget")
         self.held_bytes = size
         if self.stored_config is not None:
             self.config = replace(self.stored_config(), threads=1)
@@ -171,6 +173,10 @@ class ShardFollower:
         return sum(o.size for o in snap if newest and newest in o.key) + (
             self._log_bytes_after_snapshot()
         )
+
+
+class OverBudget(Exception):
+    """The copy would take more than the process's read-copy budget has left."""
 
 
 class Budget:

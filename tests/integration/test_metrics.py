@@ -23,6 +23,7 @@ from lakehouse.staffing import write_csv
 CORPUS = "metrics_people"
 BULK = "metrics_bulk"
 ROWS = 120
+SEARCHES = 20
 Samples = dict[str, list[tuple[dict[str, str], float]]]
 
 
@@ -66,8 +67,10 @@ def traffic(http, tmp_path, app_settings, model_cache) -> dict:
     vectors = [[1.0, i, 0.5, 0.25] for i in range(10)]
     add = http.post(f"/v1/vectors/corpora/{CORPUS}/add", json={"ids": ids, "vectors": vectors})
     assert add.json() == {"added": 10}
-    search = http.post(f"/v1/vectors/corpora/{CORPUS}/search", json={"vector": vectors[3]})
-    assert search.status_code == 200
+    for _ in range(SEARCHES):  # the first go to the shards; then the replica's read copies
+        search = http.post(f"/v1/vectors/corpora/{CORPUS}/search", json={"vector": vectors[3]})
+        assert search.status_code == 200 and search.json()["hits"][0]["id"] == "p3"
+        time.sleep(0.2)
     sms = {"to": "+15555550100", "body": "Your shift starts at 7am tomorrow."}
     assert http.post("/v1/validate", json={"kind": "sms", "payload": sms}).status_code == 200
     bad = {"kind": "email", "payload": {"to": "a@b.co"}}
@@ -97,7 +100,19 @@ def expectations(csv_bytes: int) -> list[tuple[str, dict, Callable[[float], bool
         ("lakehouse_sql_latency_ms_count", {"outcome": "ok"}, *one),
         ("lakehouse_sql_refusals", {"error": "query_rejected"}, *one),
         ("lakehouse_vector_adds", {"corpus": CORPUS}, lambda v: v == 10, "= 10"),
-        ("lakehouse_vector_searches", {"corpus": CORPUS}, lambda v: v == 2, "= 2 (one a shard)"),
+        # each search asks both shards, each through its actor or the replica's copy
+        (
+            "lakehouse_vector_searches",
+            {"corpus": CORPUS},
+            lambda v: 2 <= v < 2 * SEARCHES,
+            ">= 2: the first search",
+        ),
+        (
+            "lakehouse_vector_local_searches",
+            {"corpus": CORPUS},
+            lambda v: 0 < v <= 2 * SEARCHES,
+            "> 0: once the copies are current",
+        ),
         ("lakehouse_shard_vectors", {"corpus": CORPUS}, lambda v: v == 10, "= 10"),
         ("lakehouse_shard_log_bytes", {"corpus": CORPUS}, lambda v: v > 40, "> 40 bytes"),
         ("lakehouse_shard_snapshot_age_s", {"corpus": CORPUS}, lambda v: v >= 0, ">= 0"),
