@@ -9,6 +9,8 @@ project's own client, at many concurrent clients.
     .venv/bin/python bench/multitier.py --rows 2000 --seconds 120 --compare-httpx
         # then the same phase with the client over httpx.AsyncClient (the same-run baseline
         # of the client's transport)
+    .venv/bin/python bench/multitier.py --rows 2000 --seconds 120 --compare-no-read-copies
+        # then the same phase with the app redeployed without the replicas' read copies
 
 It starts its own local Ray and Serve app (HAProxy ingress) on a free port, generates and
 ingests the roster, embeds it with the bulk job (2 shards), then runs the scenarios
@@ -287,6 +289,11 @@ def main() -> None:
         "--compare-httpx", action="store_true",
         help="then the same phase with the client over httpx.AsyncClient (-httpx.json)",
     )  # fmt: skip
+    parser.add_argument(
+        "--compare-no-read-copies", action="store_true",
+        help="then the same phase with the app redeployed with local_read_bytes=0 "
+        "(-no-read-copies.json)",
+    )  # fmt: skip
     args = parser.parse_args()
     args.httpx = False
     if args.all and args.out:
@@ -298,6 +305,13 @@ def main() -> None:
             out = (args.out or RESULTS / "multitier.json").with_suffix("")
             phase(url, settings, argparse.Namespace(**{**vars(args), "httpx": True,
                                                        "out": Path(f"{out}-httpx.json")}))  # fmt: skip
+        if args.compare_no_read_copies:
+            from bench.peers import redeploy
+
+            out = (args.out or RESULTS / "multitier.json").with_suffix("")
+            redeploy({"data_dir": str(WORK), "port": settings.port, "local_read_bytes": 0})
+            phase(url, settings, argparse.Namespace(**{**vars(args),
+                  "out": Path(f"{out}-no-read-copies.json")}))  # fmt: skip
         return
     for seconds, soak, kill_every in (
         (args.seconds, False, 0),

@@ -27,7 +27,11 @@ from lakehouse.vectors.persist import ShardStorage, decode
 from lakehouse.vectors.shard import ShardConfig, VectorShard
 
 log = logging.getLogger(__name__)
-REPLAY_MAX_BYTES = 8 * 1024 * 1024  # more log than this to replay: load a fresh snapshot
+# Replaying a row costs an HNSW insert (about 0.5 ms of one core at d=384); a snapshot costs
+# one save in the shard and one load here. So the copy replays at most a tenth of the index's
+# size in log (at least 256 KiB, at most 8 MiB), and past that loads a fresh snapshot.
+REPLAY_MAX_BYTES = 8 * 1024 * 1024
+REPLAY_MIN_BYTES = 256 * 1024
 RETRY_AFTER_S = 5.0  # a failed catch-up is tried again after this long
 OVER_BUDGET_RETRY_S = 60.0  # a copy too large for the budget: looked at again this seldom
 
@@ -126,7 +130,8 @@ class ShardFollower:
             if copy.seq >= state.seq:
                 return
             segments = self._segments(copy.seq, state.seq)
-            if segments is not None and sum(o.size for o in segments.values()) <= REPLAY_MAX_BYTES:
+            limit = self._replay_limit()
+            if segments is not None and sum(o.size for o in segments.values()) <= limit:
                 for seq in sorted(segments):
                     copy.replay(seq, decode(self.store.get(segments[seq].key)))
                 return
@@ -146,7 +151,7 @@ class ShardFollower:
         """A fresh copy: the newest snapshot and the log after it (a new snapshot first when
         that log is long), within the budget."""
         self.drop()
-        if self._log_bytes_after_snapshot() > REPLAY_MAX_BYTES:
+        if self._log_bytes_after_snapshot() > self._replay_limit():
             self.request_snapshot()
         size = self._stored_bytes()
         if not self.budget.take(size):
@@ -157,6 +162,11 @@ class ShardFollower:
         self.copy = VectorShard(self.store, self.prefix, self.config, incarnation=state.incarnation)
         if self.closed:
             self.drop()
+
+    def _replay_limit(self) -> int:
+        snap = self.store.iter_all(f"{self.storage.prefix}/snap/")
+        index = max((o.size for o in snap if o.key.endswith(".hnsw")), default=0)
+        return min(REPLAY_MAX_BYTES, max(REPLAY_MIN_BYTES, index // 10))
 
     def _log_bytes_after_snapshot(self) -> int:
         snaps = self.storage.snapshot_seqs()

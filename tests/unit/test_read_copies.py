@@ -216,3 +216,22 @@ def test_a_full_load_takes_the_parameters_stored_now_not_the_ones_it_was_made_wi
     copy = caught_up(f)
     assert copy.config.space == "l2"
     assert copy.search(v[4] * 3, 3).to_dict() == owner.shard.search(v[4] * 3, 3).to_dict()
+
+
+def test_a_little_log_is_replayed_and_a_tenth_of_the_index_or_more_is_a_snapshot(
+    store, board_path, monkeypatch
+):
+    monkeypatch.setattr(follower_mod, "REPLAY_MIN_BYTES", 2000)
+    owner = Owner(store, board_path)
+    owner.shard.add([f"a{i}" for i in range(300)], vecs(300, 1))
+    owner.snapshot()
+    f = follower_of(store, board_path, owner)
+    first = caught_up(f)
+    index_bytes = max(o.size for o in store.iter_all(f"{PREFIX}/snap/") if o.key.endswith(".hnsw"))
+    owner.shard.add(["one"], vecs(1, 2))  # far under a tenth of the index: replayed
+    assert caught_up(f) is first and owner.snapshots == 1
+    rows = index_bytes // 10 // (DIM * 4) + 1  # over a tenth of the index in log
+    owner.shard.add([f"b{i}" for i in range(rows)], vecs(rows, 3))
+    copy = caught_up(f)
+    assert copy is not first and owner.snapshots == 2
+    assert copy.count == 301 + rows and copy.generation == owner.shard.generation
