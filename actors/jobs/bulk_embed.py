@@ -308,12 +308,16 @@ def _plain(value: Any) -> Any:
 _NONE_DEFAULT_TYPES = {"id_column": str, "text_template": str, "metadata_columns": str}
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None = None) -> JobArgs:
     parser = argparse.ArgumentParser(description="Embed a catalog dataset into a corpus")
     for name, default in asdict(JobArgs()).items():
         kind = type(default) if default is not None else _NONE_DEFAULT_TYPES.get(name, int)
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
-    args = JobArgs(**vars(parser.parse_args(argv)))
+    return JobArgs(**vars(parser.parse_args(argv)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     if not ray.is_initialized():
         ray.init(namespace=NAMESPACE, ignore_reinit_error=True)
     summary = run(args)

@@ -87,6 +87,12 @@ def submit(
     batch_size: Annotated[int | None, typer.Option(min=1, max=65536)] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, max=1024)] = None,
     num_gpus: Annotated[float | None, typer.Option(min=0, max=64, help="per embedder")] = None,
+    embed_cpus: Annotated[
+        float | None, typer.Option(min=0.01, max=64, help="CPUs Ray reserves per embedder")
+    ] = None,
+    wait_for_cpus_s: Annotated[
+        float | None, typer.Option(min=0, max=3600, help="wait this long for room, then fail")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="embed at most N rows")] = None,
     id_column: Annotated[str | None, typer.Option(help="profile of a new corpus")] = None,
     text_template: Annotated[str | None, typer.Option(help="e.g. '{title}: {notes}'")] = None,
@@ -106,6 +112,7 @@ def submit(
     check_name("--id-column", id_column)
     flags = {"dataset": dataset, "corpus": corpus, "shards": shards, "batch_size": batch_size,
              "concurrency": concurrency, "num_gpus": num_gpus, "limit": limit,
+             "embed_cpus": embed_cpus, "wait_for_cpus_s": wait_for_cpus_s,
              "id_column": id_column, "text_template": text_template,
              "metadata_columns": metadata_columns}  # fmt: skip
     meta = {"tool": "lakehouse embed-job", "dataset": dataset, "corpus": corpus}

@@ -24,6 +24,18 @@ def test_the_entrypoint_is_the_bulk_job_with_only_the_flags_given():
     ]  # fmt: skip
 
 
+def test_every_flag_the_cli_sends_is_one_the_job_parses():
+    """The job's CPU refusal names --embed-cpus: the CLI must be able to send it."""
+    from actors.jobs.bulk_embed import parse_args
+
+    flags = {"dataset": "d", "corpus": "c", "shards": 2, "batch_size": 64, "concurrency": 3,
+             "num_gpus": 0.5, "limit": 10, "embed_cpus": 0.5, "wait_for_cpus_s": 2.0,
+             "id_column": "id", "text_template": "{a}", "metadata_columns": "a,b"}  # fmt: skip
+    argv = shlex.split(bulk_embed_entrypoint(sys.executable, flags))[3:]
+    args = parse_args(argv)
+    assert {name: getattr(args, name) for name in flags} == flags
+
+
 def test_runtime_env_takes_env_vars_and_only_a_remote_working_dir():
     assert runtime_env([], None) is None
     got = runtime_env(["LAKEHOUSE_DATA_DIR=/d", "X=a=b"], "s3://bucket/code.zip")
