@@ -15,8 +15,6 @@ replica; a shard on another machine has no board here and is always asked.
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,9 +26,8 @@ from lakehouse.settings import Settings
 from lakehouse.storage import ObjectStore
 from lakehouse.vectors.board import BoardReader
 from lakehouse.vectors.follower import Budget, ShardFollower
-from lakehouse.vectors.registry import Corpus
+from lakehouse.vectors.registry import Corpus, corpus_key, read_corpus
 
-log = logging.getLogger(__name__)
 SNAPSHOT_TIMEOUT_S = 120.0
 LOCAL_METHODS = ("search", "search_batch", "generation")
 # one catch-up at a time per replica: a copy's inserts take CPU from the searches it serves
@@ -119,7 +116,8 @@ class LocalReads:
                 BoardReader(board_path(self.settings, corpus.name, index)),
                 lambda: ray.get(handle.snapshot.remote(), timeout=SNAPSHOT_TIMEOUT_S),
                 self.budget,
-                lambda: stored_corpus(self.store, corpus.name).shard_config(),
+                # the definition as stored now: this replica's cached one may lag behind
+                lambda: read_corpus(self.store, corpus_key(corpus.name)).shard_config(),
             )
             self.followers[key] = follower
         return LocalReadShard(handle, follower, {"corpus": corpus.name, "shard": index})
@@ -132,12 +130,6 @@ class LocalReads:
         follower = self.followers.pop(key, None)
         if follower is not None:
             follower.close()
-
-
-def stored_corpus(store: ObjectStore, name: str) -> Corpus:
-    """The corpus's definition as the registry stored it (the truth a replica's cache may
-    lag behind)."""
-    return Corpus.from_dict(json.loads(store.get(f"corpora/{name}.json")))
 
 
 def _settled(result: Any, error: BaseException | None) -> asyncio.Future:

@@ -77,6 +77,17 @@ def make_corpus(
     return Corpus(name=name, dim=dim, space=space, shards=shards, profile=profile, **params)  # type: ignore[arg-type]
 
 
+def corpus_key(name: str) -> str:
+    return f"corpora/{name}.json"
+
+
+def read_corpus(store: ObjectStore, key: str) -> Corpus:
+    """A stored definition, with the same checks as a new one: a forged object cannot pass
+    as a corpus (``NotFound`` if absent; any other error if unreadable)."""
+    stored = Corpus.from_dict(json.loads(store.get(key)))
+    return make_corpus(**{**asdict(stored), "profile": stored.profile})
+
+
 class CorpusRegistry:
     """The single writer of corpus definitions."""
 
@@ -92,9 +103,7 @@ class CorpusRegistry:
     def _load_one(self, key: str) -> None:
         """One corpus definition; an unreadable one is reported and skipped, never a crash."""
         try:
-            stored = Corpus.from_dict(json.loads(self.store.get(key)))
-            # the same checks as a new definition: a forged object cannot pass as a corpus
-            corpus = make_corpus(**{**asdict(stored), "profile": stored.profile})
+            corpus = read_corpus(self.store, key)
         except NotFound:
             return
         except Exception as exc:  # any shape a forged or truncated object can take
@@ -111,7 +120,7 @@ class CorpusRegistry:
                 if existing != corpus:
                     raise Conflict(f"corpus {corpus.name!r} exists with another definition")
                 return existing, False
-            key = f"corpora/{corpus.name}.json"
+            key = corpus_key(corpus.name)
             self.store.put(key, json.dumps(corpus.to_dict()).encode())
             self._corpora[corpus.name] = corpus
             return corpus, True
@@ -133,7 +142,7 @@ class CorpusRegistry:
             corpus = self._corpora.get(name)
             if corpus is None:
                 raise NotFound(f"corpus {name!r} not found")
-            self.store.delete(f"corpora/{name}.json")
+            self.store.delete(corpus_key(name))
             del self._corpora[name]
         for index in range(corpus.shards):
             ShardStorage(self.store, corpus.shard_prefix(index)).destroy()

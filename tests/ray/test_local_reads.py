@@ -98,3 +98,26 @@ def test_a_killed_shard_is_not_read_from_its_old_copy(settings):
 
     asyncio.run(scenario())
     ray.kill(ray.get_actor(shard_name(settings, "killed", 0), "lakehouse"), no_restart=True)
+
+
+def test_a_bad_search_answered_by_a_copy_is_the_shards_error_and_changes_nothing(settings):
+    from lakehouse.errors import InvalidInput
+
+    corpus = make_corpus("badreads", DIM, shards=1)
+    ray.get(registry_actor(settings).create.remote(corpus))
+    router = remote_router(settings)
+
+    async def scenario():
+        await router.add("badreads", ["a", "b", "c"], vecs(3, 7))
+        (client,) = await settle_copies(router, "badreads", 1)
+        before = (client.local_answers, client.follower.copy.generation)
+        with pytest.raises(InvalidInput, match="ef") as refused:  # checked in the copy
+            await router.search("badreads", vecs(1, 8)[0], 2, ef=10**6)
+        assert refused.value.status == 400
+        assert (client.local_answers, client.follower.copy.generation) == before
+        assert client.follower.copy.contains(["a", "b", "c"]) == [True, True, True]
+        assert await router.sizes("badreads") == 3
+        assert len((await router.search("badreads", vecs(1, 8)[0], 3))["hits"]) == 3
+
+    asyncio.run(scenario())
+    ray.kill(ray.get_actor(shard_name(settings, "badreads", 0), "lakehouse"), no_restart=True)
