@@ -12,8 +12,11 @@ One Serve app (HAProxy ingress, free ports), one corpus of ``n`` clustered unit 
 - ``client_search``: the whole search;
 - ``client_search_16``: queries/s with 16 concurrent clients.
 
-``--pyspy SECONDS`` also samples the replica and the shard actor with py-spy during
-sequential searches and writes their top frames. Writes bench/results/hops.json.
+``--ab`` measures the search hops again with the app redeployed without the hot routes
+(``hot_routes=False``: every request through FastAPI's router), then with them once more
+(A/B/A in one run, so the machine's drift shows). ``--pyspy SECONDS`` also samples the replica and the shard actor with py-spy during
+sequential searches (and the observer actor, which takes the request events) and writes
+their top frames. Writes bench/results/hops.json.
 """
 
 from __future__ import annotations
@@ -128,6 +131,24 @@ def cpu_per_call(measure) -> dict:
     return {**out, "cpu_us_per_call": {k: round(v * 1e6 / calls) for k, v in by_kind.most_common()}}
 
 
+def ab(url: str, name: str, *, refused_call, search, queries: np.ndarray) -> dict:
+    """The request hops with the hot routes off (B), then on again (A'), each after a
+    redeploy (a new replica, the same shard actors) and a short warm-up."""
+    from bench.peers import redeploy
+
+    out = {}
+    for label, settings in (("plain_router", {"hot_routes": False}), ("hot_again", {})):
+        redeploy(settings)
+        for _ in range(200):  # the new replica's read copy loads, its first requests settle
+            search()
+        out[label] = {
+            "client_refused": timed(refused_call),
+            "client_search": cpu_per_call(lambda: timed(search)),
+            "client_search_16": concurrent(url, name, queries),
+        }
+    return out
+
+
 def find_pid(title: str) -> int | None:
     for proc in psutil.process_iter(["cmdline"]):
         if any(title in part for part in proc.info["cmdline"] or []):
@@ -138,7 +159,11 @@ def find_pid(title: str) -> int | None:
 def pyspy(seconds: int, search) -> dict:
     """py-spy samples of the replica and the shard while ``search`` runs in a loop."""
     spy = Path(sys.executable).with_name("py-spy")
-    targets = {"replica": find_pid("ServeReplica:lakehouse"), "shard": find_pid("ShardActor")}
+    targets = {
+        "replica": find_pid("ServeReplica:lakehouse"),
+        "shard": find_pid("ShardActor"),
+        "observer": find_pid("ObserverActor"),
+    }
     procs, out = {}, {}
     for label, pid in targets.items():
         raw = WORK / f"pyspy-{label}.txt"
@@ -218,6 +243,9 @@ def main() -> None:
         "client_search": cpu_per_call(lambda: timed(search)),
         "client_search_16": concurrent(url, name, queries),
     }
+    if args.ab:
+        out["ab"] = ab(url, name, refused_call=lambda: refused(client, name), search=search,
+                       queries=queries)  # fmt: skip
     if args.pyspy:
         out["pyspy"] = pyspy(args.pyspy, search)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -233,6 +261,7 @@ def _parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--pyspy", type=int, default=0, help="seconds of py-spy sampling")
+    parser.add_argument("--ab", action="store_true", help="again without the hot routes")
     parser.add_argument("--tag", default="", help="suffix of the result file name")
     return parser.parse_args()
 

@@ -11,6 +11,7 @@ from deployments.assistant import Assistant
 from deployments.distill import Distill
 from deployments.edge import EdgeMiddleware
 from deployments.errors import install_error_handlers
+from deployments.hot import HotRoutes
 from deployments.mcp_server import McpEndpoint
 from deployments.routes import (
     catalog,
@@ -39,8 +40,12 @@ Errors are `{"error": code, "message": ...}`.
 """
 
 
-def create_api(services: Services) -> FastAPI:
-    """Build the API over ``services`` (a replica's, or a plain in-process set for tests)."""
+def create_api(services: Services, *, hot: bool | None = None) -> FastAPI:
+    """Build the API over ``services`` (a replica's, or a plain in-process set for tests).
+
+    ``hot`` (default: ``settings.hot_routes``) answers the hot routes past FastAPI's router
+    (``deployments.hot``; its tests compare the two paths).
+    """
     assistant = Assistant(services)
     mcp = McpEndpoint(services, assistant)
     app = FastAPI(
@@ -72,5 +77,9 @@ def create_api(services: Services) -> FastAPI:
         app.include_router(module.router)
     mcp.mount(app)
     install_error_handlers(app)
+    if (
+        services.settings.hot_routes if hot is None else hot
+    ):  # inside the edge: the hot routes pass the same checks, logs and metrics
+        app.add_middleware(HotRoutes, api=app)
     app.add_middleware(EdgeMiddleware, settings=services.settings)
     return app

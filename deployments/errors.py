@@ -53,8 +53,21 @@ def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
     return 500, {"error": "internal", "message": f"internal error (trace id {current_trace_id()})"}
 
 
+def validation_response(errors: Sequence[Any]) -> JSONResponse:
+    """The 400 answer to a request that failed its model."""
+    return JSONResponse(validation_body(errors), status_code=400)
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    """The answer to any other exception (``Retry-After`` when the error names a wait)."""
+    status, body = error_body(exc)
+    wait = getattr(unwrap(exc), "retry_after_s", None)
+    headers = None if wait is None else {"retry-after": str(wait)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    return JSONResponse(validation_body(exc.errors()), status_code=400)
+    return validation_response(exc.errors())
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -63,7 +76,4 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def _any_error(request: Request, exc: Exception) -> JSONResponse:
-    status, body = error_body(exc)
-    wait = getattr(unwrap(exc), "retry_after_s", None)
-    headers = None if wait is None else {"retry-after": str(wait)}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return error_response(exc)

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # per replica: read copies of the shards that live on its machine, searched in the
     # replica itself while they are at the live shard's state (0: every search asks the shard)
     local_read_bytes: int = Field(default=256 * MiB, ge=0)
+    # search, add, SQL and matrix search answered past FastAPI's router (deployments/hot.py);
+    # false leaves every request to the router
+    hot_routes: bool = True
     haproxy: bool = True
     # where HAProxy's stats page and Prometheus exporter listen (deployments/haproxy_loopback.sh)
     haproxy_admin_host: str = "127.0.0.1"

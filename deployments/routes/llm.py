@@ -46,6 +46,7 @@ async def chat(body: ChatRequest, llm: Assistant = Depends(assistant)) -> dict[s
     ),
 )
 async def validate(body: ValidateRequest, llm: Assistant = Depends(assistant)) -> JSONResponse:
+    # a hot route (deployments/hot.py): its parameters are body and llm
     verdict = await llm.validate(body.kind, body.payload)
     return JSONResponse(verdict.to_dict(), status_code=200 if verdict.valid else 422)
 
