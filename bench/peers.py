@@ -149,12 +149,13 @@ def ours_round(n: int, args: argparse.Namespace, url: str, chroma: dict | None) 
         out["chroma"] = chroma
     for label, extra in OURS:
         out[label] = summarise(drive("lakehouse", url, data, queries, *extra), truth)
-    # the same-run baseline of the replicas' read copies: the app redeployed without them
-    redeploy({"local_read_bytes": 0})
-    warm_up(args, url)
-    out["lakehouse_1shard_no_read_copies"] = summarise(
-        drive("lakehouse", url, data, queries), truth
-    )
+    # same-run baselines, the app redeployed without one part each: the replicas' read
+    # copies, then the hot routes (every request through FastAPI's router)
+    for label, settings in (("no_read_copies", {"local_read_bytes": 0}),
+                            ("plain_router", {"hot_routes": False})):  # fmt: skip
+        redeploy(settings)
+        warm_up(args, url)
+        out[f"lakehouse_1shard_{label}"] = summarise(drive("lakehouse", url, data, queries), truth)
     redeploy({})
     if chroma is not None:
         out["ratios"] = ratios(out)

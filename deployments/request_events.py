@@ -46,8 +46,12 @@ class EventBatches:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
-        await asyncio.sleep(self.linger_s)
+        # the linger comes before every call, not only the first: under steady load the
+        # events of one call's round trip would otherwise go at once in the next, and a
+        # replica would send one durable put per round trip instead of per linger
         while self._pending:
+            if len(self._pending) < self.max_batch:
+                await asyncio.sleep(self.linger_s)
             batch = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]
             try:
