@@ -11,6 +11,8 @@ project's own client, at many concurrent clients.
         # of the client's transport)
     .venv/bin/python bench/multitier.py --rows 2000 --seconds 120 --compare-no-read-copies
         # then the same phase with the app redeployed without the replicas' read copies
+    .venv/bin/python bench/multitier.py --rows 2000 --seconds 120 --compare-plain-router
+        # then the same phase with the app redeployed without the hot routes
 
 It starts its own local Ray and Serve app (HAProxy ingress) on a free port, generates and
 ingests the roster, embeds it with the bulk job (2 shards), then runs the scenarios
@@ -289,11 +291,12 @@ def main() -> None:
         "--compare-httpx", action="store_true",
         help="then the same phase with the client over httpx.AsyncClient (-httpx.json)",
     )  # fmt: skip
-    parser.add_argument(
-        "--compare-no-read-copies", action="store_true",
-        help="then the same phase with the app redeployed with local_read_bytes=0 "
-        "(-no-read-copies.json)",
-    )  # fmt: skip
+    for label, settings in REDEPLOYED.items():
+        flag = label.replace("_", "-")
+        parser.add_argument(
+            f"--compare-{flag}", action="store_true",
+            help=f"then the same phase with the app redeployed with {settings} (-{flag}.json)",
+        )  # fmt: skip
     args = parser.parse_args()
     args.httpx = False
     if args.all and args.out:
@@ -305,13 +308,15 @@ def main() -> None:
             out = (args.out or RESULTS / "multitier.json").with_suffix("")
             phase(url, settings, argparse.Namespace(**{**vars(args), "httpx": True,
                                                        "out": Path(f"{out}-httpx.json")}))  # fmt: skip
-        if args.compare_no_read_copies:
-            from bench.peers import redeploy
+        for label, changed in REDEPLOYED.items():
+            if getattr(args, f"compare_{label}"):
+                from bench.peers import redeploy
 
-            out = (args.out or RESULTS / "multitier.json").with_suffix("")
-            redeploy({"data_dir": str(WORK), "port": settings.port, "local_read_bytes": 0})
-            phase(url, settings, argparse.Namespace(**{**vars(args),
-                  "out": Path(f"{out}-no-read-copies.json")}))  # fmt: skip
+                out = (args.out or RESULTS / "multitier.json").with_suffix("")
+                redeploy({"data_dir": str(WORK), "port": settings.port, **changed})
+                flag = label.replace("_", "-")
+                phase(url, settings, argparse.Namespace(**{**vars(args),
+                      "out": Path(f"{out}-{flag}.json")}))  # fmt: skip
         return
     for seconds, soak, kill_every in (
         (args.seconds, False, 0),
@@ -320,6 +325,10 @@ def main() -> None:
     ):
         phase(url, settings, argparse.Namespace(**{**vars(args), "seconds": seconds, "soak": soak,
                                                    "kill_every": kill_every}))  # fmt: skip
+
+
+# same-run baselines: the app redeployed without one part (--compare-<label>)
+REDEPLOYED = {"no_read_copies": {"local_read_bytes": 0}, "plain_router": {"hot_routes": False}}
 
 
 def phase(url: str, settings, args) -> None:
