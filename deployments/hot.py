@@ -5,8 +5,12 @@ put about 10% of its CPU in what FastAPI does around an endpoint: matching the p
 every route, the exception and exit-stack layers, the request wrappers and dependency
 solving. For the routes clients call in a loop (``HOT_PATHS``) ``HotRoutes``
 does only what they need: it sits inside ``EdgeMiddleware`` (trace id, allowlist, token and
-body caps are the same), reads the JSON body, validates it with the endpoint's own request
-model, calls the endpoint function itself and maps errors with ``deployments.errors``.
+body caps are the same), parses the JSON body with the route's own parser (orjson for an
+``OrjsonRoute``, else ``json.loads``: they differ on ``NaN``, ``1e400`` and lone surrogates),
+validates it with the endpoint's own request model, calls the endpoint function itself and
+maps errors with ``deployments.errors``. One answer differs, on purpose: a streamed body
+(no content-length) past the edge's cap is the edge's 413 here, where FastAPI's body reader
+turns the same error into a 400.
 
 The FastAPI routes stay: they document these paths in ``/openapi.json`` and answer every
 request this path does not take (another method or content type). A hot endpoint's
@@ -17,6 +21,7 @@ parameters are its path parameters, ``body`` (a pydantic model) and any of ``RES
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import typing
 from collections.abc import Callable
@@ -30,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 from starlette._utils import get_route_path
 
 from deployments.errors import error_response, validation_response
-from deployments.fastjson import json_response
+from deployments.fastjson import OrjsonRoute, json_response
 from lakehouse.errors import LakehouseError
 
 HOT_PATHS = (
@@ -57,6 +62,7 @@ class HotRoute:
     convertors: dict[str, Any]
     model: type[BaseModel]
     resolved: tuple[str, ...]  # RESOLVERS the endpoint takes
+    parse: Callable[[bytes], Any]  # the route's own JSON parser (they differ on NaN, 1e400)
 
     @classmethod
     def of(cls, context: RouteContext) -> HotRoute:
@@ -73,9 +79,9 @@ class HotRoute:
                 f"and any of {sorted(RESOLVERS)} (got {sorted(params)})"
             )
         resolved = tuple(sorted(params - path - {"body"}))
-        return cls(
-            context.original_route, context.path_regex, context.param_convertors, model, resolved
-        )
+        route = context.original_route
+        parse = orjson.loads if isinstance(route, OrjsonRoute) else json.loads
+        return cls(route, context.path_regex, context.param_convertors, model, resolved, parse)
 
     def params(self, match: re.Match[str]) -> dict[str, Any]:
         return {k: self.convertors[k].convert(v) for k, v in match.groupdict().items()}
@@ -110,7 +116,7 @@ class HotRoutes:
         scope["route"] = hot.route  # the edge labels its metrics with the route template
         try:
             body = await _body(receive)
-            model = _validated(hot.model, body)
+            model = _validated(hot, body)
             for name in hot.resolved:
                 params[name] = RESOLVERS[name](scope, receive)
             result = await hot.route.endpoint(**params, body=model)
@@ -153,15 +159,16 @@ async def _body(receive: Any) -> bytes:
             return b"".join(chunks)
 
 
-def _validated(model: type[BaseModel], body: bytes) -> BaseModel:
-    """``model`` of the JSON ``body``, with FastAPI's error locations (``body.<field>``)."""
+def _validated(hot: HotRoute, body: bytes) -> BaseModel:
+    """The route's model of the JSON ``body``, with FastAPI's error locations
+    (``body.<field>``)."""
     if not body:
         raise _Invalid([{"loc": ("body",), "msg": "Field required"}])
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        data = hot.parse(body)
+    except json.JSONDecodeError as exc:  # orjson's error is one too
         raise _Invalid([{"loc": ("body", exc.pos), "msg": "JSON decode error"}]) from None
     try:
-        return model.model_validate(data, from_attributes=True)  # as FastAPI validates
+        return hot.model.model_validate(data, from_attributes=True)  # as FastAPI validates
     except ValidationError as exc:
         raise _Invalid([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None

@@ -52,6 +52,7 @@ def pair(settings, tmp_path):
 ROLES = ("Welder", "Cook")
 QUERY = np.linspace(-1, 1, DIM).astype(np.float32)
 SSN = "SSN 123-45-6789"
+JSON = {"content-type": "application/json"}
 SEARCH = "/v1/vectors/corpora/c/search"
 
 
@@ -97,6 +98,16 @@ CASES = [
     ("/v1/validate", {"json": {"kind": "email", "payload": {"to": "a@b.co"}}}),
     ("/v1/validate", {"json": {"kind": "poem", "payload": {}}}),
     ("/v1/validate", {"json": {"payload": {}}}),
+    # what one JSON parser takes and the other refuses: each route keeps its own
+    ("/v1/sql", {"content": b'{"sql": "SELECT 1", "x": NaN}', "headers": JSON}),
+    ("/v1/validate", {"content": b'{"kind": "sms", "payload": {"to": NaN}}', "headers": JSON}),
+    ("/v1/validate", {"content": b'{"kind": "sms", "payload": {"n": 1e400}}', "headers": JSON}),
+    ("/v1/validate", {"content": b'{"kind": "sms", "payload": {"s": "\\ud800"}}', "headers": JSON}),
+    (
+        "/v1/validate",
+        {"content": b'{"kind": "sms", "payload": {"n": 1' + b"0" * 30 + b"}}", "headers": JSON},
+    ),
+    (SEARCH, {"content": b'{"vector": [1e400], "k": 1}', "headers": JSON}),
     # refused playbook records (a recorded one is in its own test: its answer has a time)
     ("/v1/matrix/playbooks/record", {"json": {"query": "q", "ids": [], "outcome": "success"}}),
     ("/v1/matrix/playbooks/record", {"json": {"query": "q", "ids": ["w1"], "outcome": "meh"}}),
@@ -211,3 +222,23 @@ def test_an_endpoint_of_another_shape_is_refused_when_the_app_is_built():
         HotRoutes(None, app, paths=("/v1/x",))
     with pytest.raises(TypeError):
         HotRoute.of(next(c for c in iter_route_contexts(app.routes) if c.path == "/v1/x"))
+
+
+def test_a_streamed_body_over_the_cap_is_413_on_the_hot_path_and_records_nothing(pair):
+    """No content-length, so the edge counts the body as it streams. The router answers
+    this 400 ("There was an error parsing the body": FastAPI wraps the edge's error); the
+    hot path answers the edge's own 413, the answer a body with a content-length gets."""
+    hot, plain, _ = pair
+
+    def chunks():
+        yield b'{"query": "q", "ids": ["w1"], "outcome": "success", "pad": "'
+        for _ in range(20):
+            yield b"x" * 65536
+        yield b'"}'
+
+    path = "/v1/matrix/playbooks/record"
+    resp = hot.post(path, content=chunks(), headers=JSON)
+    assert resp.status_code == 413 and resp.json()["error"] == "too_large"
+    assert resp.json()["details"]["limit"] == 1024 * 1024
+    assert plain.post(path, content=chunks(), headers=JSON).status_code == 400
+    assert hot.get("/v1/matrix/playbooks").json()["records"] == []
