@@ -77,9 +77,8 @@ def create_api(services: Services, *, hot: bool | None = None) -> FastAPI:
         app.include_router(module.router)
     mcp.mount(app)
     install_error_handlers(app)
-    if (
-        services.settings.hot_routes if hot is None else hot
-    ):  # inside the edge: the hot routes pass the same checks, logs and metrics
+    # inside the edge: the hot routes pass the same checks, logs and metrics
+    if services.settings.hot_routes if hot is None else hot:
         app.add_middleware(HotRoutes, api=app)
     app.add_middleware(EdgeMiddleware, settings=services.settings)
     return app

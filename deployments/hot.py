@@ -1,11 +1,11 @@
 """The hot routes, answered without FastAPI's router, with the same endpoint and errors.
 
-The replica's profile under sequential searches (``bench/hops.py --pyspy``, docs/benchmarks.md)
-put about 10% of its CPU in what FastAPI does around an endpoint: matching the path against
-every route, the exception and exit-stack layers, the request wrappers and dependency
-solving. For the routes clients call in a loop (``HOT_PATHS``) ``HotRoutes``
-does only what they need: it sits inside ``EdgeMiddleware`` (trace id, allowlist, token and
-body caps are the same), parses the JSON body with the route's own parser (orjson for an
+What FastAPI does around an endpoint (matching the path against every route, the exception
+and exit-stack layers, the request wrappers, dependency solving) cost 7-36% of the replica's
+CPU per search in two same-run comparisons (``bench/hops.py --ab``, docs/benchmarks.md).
+For the routes clients call in a loop (``HOT_PATHS``) ``HotRoutes`` does only what they
+need: it sits inside ``EdgeMiddleware`` (trace id, allowlist, token and body caps are the
+same), parses the JSON body with the route's own parser (orjson for an
 ``OrjsonRoute``, else ``json.loads``: they differ on ``NaN``, ``1e400`` and lone surrogates),
 validates it with the endpoint's own request model, calls the endpoint function itself and
 maps errors with ``deployments.errors``. One answer differs, on purpose: a streamed body
@@ -32,7 +32,6 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, ValidationError
-from starlette._utils import get_route_path
 
 from deployments.errors import error_response, validation_response
 from deployments.fastjson import OrjsonRoute, json_response
@@ -104,7 +103,7 @@ class HotRoutes:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and _json(scope):
-            path = get_route_path(scope)
+            path = _route_path(scope)
             for hot in self.routes:
                 match = hot.regex.match(path)
                 if match is not None:
@@ -135,6 +134,14 @@ class _Invalid(Exception):
 
 class _Unreadable(LakehouseError):
     status, code = 400, "http_error"
+
+
+def _route_path(scope: dict) -> str:
+    """The path the router matches: ``root_path`` taken off, as Starlette's router does."""
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and path.startswith(root) and (path == root or path[len(root)] == "/"):
+        return path[len(root) :]
+    return path
 
 
 def _json(scope: dict) -> bool:
